@@ -1,0 +1,4 @@
+//! The Ferry plugin SDK.
+
+pub mod abi;
+pub mod wire;

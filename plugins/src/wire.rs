@@ -1,0 +1,201 @@
+//! The JSON payloads that cross the plugin boundary, in both directions.
+//!
+//! These types are the plugin protocol: the host (Ferry's worker process) and every plugin
+//! serialize exactly these shapes. Adding an optional field is compatible; renaming or removing
+//! one is an ABI change and bumps [`crate::abi::CURRENT`].
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Everything a plugin is told about the run it performs, handed to `run` as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunRequest {
+    /// The execution id in Ferry's history.
+    pub run_id: i64,
+    /// The job's name from the configuration (`[jobs.NAME]`).
+    pub job: String,
+    /// What started the run: `schedule`, `catch_up`, `retry`, `manual` or `arrival`.
+    pub trigger: String,
+    /// 1 for the first try, 2 for the first retry, and so on.
+    pub attempt: u32,
+    /// The logical fire time (RFC 3339). A catch-up run gets the missed instant, not "now".
+    /// `None` for manual runs.
+    pub scheduled_for: Option<String>,
+    /// The job's `settings` table, validated against the plugin's schema.
+    pub settings: serde_json::Value,
+    /// `--set key=value` parameters given to `ferry run`.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Secrets the job's settings reference (`*_env`, `*_file`), resolved by the host and keyed
+    /// by the setting name without its suffix (`password_env` → `password`). The host redacts
+    /// every value here from everything it records.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// A directory private to this run, created by the host.
+    pub work_dir: PathBuf,
+    /// The job's inbox: where fetched files land.
+    pub inbox: PathBuf,
+    /// The job's outbox: where files to upload are written.
+    pub outbox: PathBuf,
+    /// True when the operator asked not to fetch remote files for this run.
+    #[serde(default)]
+    pub no_fetch: bool,
+}
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    /// The lowercase name stored in history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// What happened to a table's rows: the `action` column of the run's table summary.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TableAction {
+    Imported,
+    Inserted,
+    Updated,
+    Deleted,
+    Sent,
+    Failed,
+}
+
+impl TableAction {
+    /// The lowercase name stored in history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableAction::Imported => "imported",
+            TableAction::Inserted => "inserted",
+            TableAction::Updated => "updated",
+            TableAction::Deleted => "deleted",
+            TableAction::Sent => "sent",
+            TableAction::Failed => "failed",
+        }
+    }
+}
+
+/// An event a plugin reports while it runs, passed to the host's `emit` as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A line for the run's log.
+    Log { level: Level, message: String },
+    /// Rows and seconds for one table (the seed's "Table | Rows Imported | Seconds Took").
+    Table {
+        table: String,
+        rows: i64,
+        seconds: f64,
+        action: TableAction,
+    },
+    /// Progress of long work; `total` is unknown for streams.
+    Progress {
+        done: u64,
+        total: Option<u64>,
+        message: Option<String>,
+    },
+    /// A file the run produced (a report, an output for upload).
+    File { path: PathBuf, kind: String },
+}
+
+/// How a run ended, as the plugin sees it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeStatus {
+    Succeeded,
+    Warning,
+    Failed,
+}
+
+impl OutcomeStatus {
+    /// The lowercase name stored in history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeStatus::Succeeded => "succeeded",
+            OutcomeStatus::Warning => "warning",
+            OutcomeStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The JSON `run` returns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    pub status: OutcomeStatus,
+    /// A one-line summary, or the error for a failed run.
+    pub message: Option<String>,
+}
+
+/// A request from a plugin to a host service, passed to the host's `call` as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum HostCall {
+    /// Reads a value of the job's persistent key-value state.
+    StateGet { key: String },
+    /// Writes (or with `None`, deletes) a value of the job's persistent key-value state.
+    StateSet { key: String, value: Option<String> },
+}
+
+/// The host's answer to a [`HostCall`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum HostReply {
+    /// The call worked; `value` is the state value for `state_get`, `None` otherwise.
+    Ok { value: Option<String> },
+    /// The call failed; the message says why.
+    Error { message: String },
+}
+
+/// What a plugin says about itself in `describe`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Description {
+    /// One line on what the job does.
+    pub summary: String,
+    /// The settings the job accepts; the host rejects any other key.
+    #[serde(default)]
+    pub settings: Vec<SettingSpec>,
+}
+
+/// One accepted key of a job's `settings` table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SettingSpec {
+    /// The key as written in the configuration. For a secret, the base name: the admin writes
+    /// `NAME_env` or `NAME_file`.
+    pub name: String,
+    pub kind: SettingKind,
+    #[serde(default)]
+    pub required: bool,
+    /// One line for `ferry plugins` and error messages.
+    #[serde(default)]
+    pub doc: String,
+}
+
+/// The type of a setting's value.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingKind {
+    String,
+    Integer,
+    Float,
+    Boolean,
+    /// A list of strings.
+    StringList,
+    /// A secret, given only as `NAME_env` (environment variable) or `NAME_file` (file path).
+    Secret,
+}

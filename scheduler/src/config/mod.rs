@@ -1,0 +1,5 @@
+//! Configuration: raw TOML to validated [`Config`].
+
+mod model;
+
+pub use model::*;

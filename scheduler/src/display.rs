@@ -1,0 +1,1 @@
+//! Formatting of times and durations for people.

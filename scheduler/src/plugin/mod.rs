@@ -1,0 +1,1 @@
+//! Loading plugin libraries (only ever inside a worker process).

@@ -1,0 +1,1 @@
+//! One path for every run: claim, worker, record, end.

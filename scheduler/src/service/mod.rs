@@ -1,0 +1,1 @@
+//! The `ferry serve` service loop.

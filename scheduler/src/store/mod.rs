@@ -1,0 +1,3 @@
+//! The history store.
+
+pub mod model;

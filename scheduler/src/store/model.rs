@@ -1,0 +1,255 @@
+//! The records the store reads and writes: executions and what hangs off them.
+//!
+//! Status and trigger are enums everywhere; their lowercase names exist only at the SQL boundary
+//! (and in `--json` output), backed by CHECK constraints in the migrations.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// Where an execution stands. `queued` and `running` are live; every other status is terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Warning,
+    Failed,
+    TimedOut,
+    Cancelled,
+    Abandoned,
+    Missed,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Status::Queued,
+        Status::Running,
+        Status::Succeeded,
+        Status::Warning,
+        Status::Failed,
+        Status::TimedOut,
+        Status::Cancelled,
+        Status::Abandoned,
+        Status::Missed,
+    ];
+
+    /// The name stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Warning => "warning",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed_out",
+            Status::Cancelled => "cancelled",
+            Status::Abandoned => "abandoned",
+            Status::Missed => "missed",
+        }
+    }
+
+    /// True once nothing more will happen to the execution.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Status::Queued | Status::Running)
+    }
+
+    /// True for outcomes that a retry policy retries.
+    pub fn is_retryable_failure(self) -> bool {
+        matches!(self, Status::Failed | Status::TimedOut | Status::Abandoned)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown status {s:?} (one of: {})", names.join(", "))
+            })
+    }
+}
+
+/// What started an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The cron schedule fired on time.
+    Schedule,
+    /// A fire missed during downtime, run late under the job's misfire policy.
+    CatchUp,
+    /// A retry of a failed execution under the job's retry policy.
+    Retry,
+    /// `ferry run`.
+    Manual,
+    /// A file arrived (file-arrival triggers).
+    Arrival,
+}
+
+impl Trigger {
+    pub const ALL: [Trigger; 5] = [
+        Trigger::Schedule,
+        Trigger::CatchUp,
+        Trigger::Retry,
+        Trigger::Manual,
+        Trigger::Arrival,
+    ];
+
+    /// The name stored in the `trigger` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::CatchUp => "catch_up",
+            Trigger::Retry => "retry",
+            Trigger::Manual => "manual",
+            Trigger::Arrival => "arrival",
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Trigger {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Trigger::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("unknown trigger {s:?}"))
+    }
+}
+
+/// One execution: a row of `executions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub id: i64,
+    pub job: String,
+    pub trigger: Trigger,
+    /// Who asked: `scheduler` for fires and retries, the OS user for `ferry run`.
+    pub requested_by: String,
+    /// The host whose scheduler or CLI claimed the execution.
+    pub host: String,
+    /// The logical fire time; `None` for manual runs.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// When the row was inserted.
+    pub queued_at: DateTime<Utc>,
+    /// When it took the job's lease and began.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the plugin's `run` was entered (after fetches and plugin load).
+    pub entered_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: Status,
+    /// 1 for the first try.
+    pub attempt: i32,
+    /// The failed execution this one retries.
+    pub retry_of: Option<i64>,
+    /// A queued execution does not start before this instant (retry backoff).
+    pub not_before: Option<DateTime<Utc>>,
+    /// Why it failed, was missed, abandoned, ...
+    pub error: Option<String>,
+    /// The `--set` parameters, as a JSON object.
+    pub params: String,
+    pub plugin: String,
+    pub plugin_version: Option<String>,
+}
+
+/// What to insert when claiming.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewExecution {
+    pub job: String,
+    pub trigger: Trigger,
+    pub requested_by: String,
+    pub host: String,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub attempt: i32,
+    pub retry_of: Option<i64>,
+    pub not_before: Option<DateTime<Utc>>,
+    /// JSON object.
+    pub params: String,
+    pub plugin: String,
+}
+
+/// What a claim does when the job's lease is held by another execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenBusy {
+    /// Insert nothing; report who holds the job (`ferry run` with `overlap = "skip"`).
+    Refuse,
+    /// Record the execution as `missed` with the reason (scheduled fires with `overlap = "skip"`).
+    RecordMissed,
+    /// Insert it as `queued`; it starts when the lease frees (`overlap = "queue"`).
+    Queue,
+}
+
+/// Who holds a lease and for how long it stays valid without a heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// `host:pid`, unique per scheduler or CLI process.
+    pub holder: String,
+    pub ttl: std::time::Duration,
+}
+
+/// The result of a claim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The execution was inserted as `running` and holds the job's lease.
+    Started(Execution),
+    /// The execution was inserted as `queued` behind the running one.
+    Queued(Execution),
+    /// The job is running elsewhere. `recorded` is the `missed` row for `WhenBusy::RecordMissed`.
+    Busy {
+        running: Execution,
+        recorded: Option<Execution>,
+    },
+    /// This scheduled fire (job, scheduled_for, attempt) was already claimed, here or by another
+    /// scheduler sharing the store. Nothing was inserted.
+    Duplicate,
+}
+
+/// A log line of an execution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogLine {
+    pub seq: i64,
+    pub ts: DateTime<Utc>,
+    pub level: String,
+    pub message: String,
+}
+
+/// Rows and seconds for one table of an execution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableStat {
+    pub table: String,
+    pub rows: i64,
+    pub seconds: f64,
+    pub action: String,
+}
+
+/// A file an execution produced (report, output).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileRecord {
+    pub path: String,
+    pub kind: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Filters for `ferry history`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryFilter {
+    pub job: Option<String>,
+    pub status: Option<Status>,
+    pub limit: i64,
+}

@@ -1,0 +1,3 @@
+//! Worker processes: the runner side (spawn) and the child side.
+
+pub mod protocol;

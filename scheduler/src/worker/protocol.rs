@@ -1,0 +1,66 @@
+//! The line protocol between the runner and a `ferry worker` process.
+//!
+//! The runner writes one [`WorkerRequest`] as JSON on the worker's stdin and closes it.
+//! The worker answers with [`WorkerEvent`]s, one JSON object per line, on its *original stdout*,
+//! which it moves to a private descriptor at start-up; the worker then points fd 1 at fd 2, so
+//! anything plugin code or a C library prints lands on stderr, which the runner records as log
+//! lines. A worker that exits without an `Outcome` event has crashed; the runner reads its exit
+//! status (signal, code) to say how.
+//!
+//! These types are the protocol; nothing else in Ferry defines worker messages.
+
+use chrono::{DateTime, Utc};
+use ferry_plugin::wire::{Event, OutcomeStatus, RunRequest};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What the worker is asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum WorkerRequest {
+    /// Load the plugin and run it.
+    Run(RunOrder),
+    /// Load the plugin and report its declaration and description, then exit
+    /// (used by `ferry check`, `ferry plugins` and at service start).
+    Describe { plugin_path: PathBuf },
+}
+
+/// A run to perform in the worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunOrder {
+    /// The plugin library to load.
+    pub plugin_path: PathBuf,
+    /// The store URL, for the job-state host service (`state_get`/`state_set`).
+    pub database: String,
+    /// What the plugin is handed.
+    pub request: RunRequest,
+}
+
+/// One line the worker reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkerEvent {
+    /// The plugin loaded and its ABI matched.
+    Loaded {
+        plugin: String,
+        version: String,
+        abi: u32,
+    },
+    /// The plugin's `run` is being entered now.
+    Entered { at: DateTime<Utc> },
+    /// An event the plugin emitted, stamped by the worker.
+    Plugin { at: DateTime<Utc>, event: Event },
+    /// The answer to a `Describe` request.
+    Described {
+        plugin: String,
+        version: String,
+        abi: u32,
+        description: ferry_plugin::wire::Description,
+    },
+    /// How the run ended, as far as the worker knows. Always the last line of a run that did not
+    /// crash. Loading failures (missing file, wrong ABI) are reported here as `failed`.
+    Outcome {
+        status: OutcomeStatus,
+        message: Option<String>,
+    },
+}
