@@ -6,6 +6,7 @@
 //! reports and decides the end; `service` drives fires, retries and retention for `ferry serve`;
 //! `cli` holds one thin module per command.
 
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -3,6 +3,7 @@
 //! Nothing here is a raw string that needs re-checking: schedules are parsed, zones resolved,
 //! durations parsed, plugin paths resolved, settings validated against the plugin's schema.
 
+use super::SourceMap;
 use crate::schedule::Schedule;
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -17,6 +18,9 @@ pub struct Config {
     pub scheduler: SchedulerSettings,
     /// Jobs by name, in name order.
     pub jobs: BTreeMap<String, JobSpec>,
+    /// Where each key was written, for diagnostics made after loading (plugin settings checks).
+    /// `SourceMap::default()` for a configuration not read from a file.
+    pub sources: SourceMap,
 }
 
 /// `[scheduler]`.

@@ -1,0 +1,334 @@
+//! Everything the CLI prints: aligned tables for people, one stable JSON shape per read command.
+//!
+//! The JSON shapes are documented in `docs/cli-json.md`; times are RFC 3339 with the offset of
+//! the scheduler's zone. Table output shows local times with the zone's abbreviation.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use crate::display;
+use crate::run::RunParams;
+use crate::store::model::{Execution, FileRecord, LogLine, TableStat};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use comfy_table::{CellAlignment, Table, presets};
+use serde_json::{Value, json};
+
+/// Prints an error for a person, with its causes.
+pub(crate) fn error(error: &anyhow::Error) {
+    eprintln!("error: {error:#}");
+}
+
+/// Prints a line on stderr (progress, notes).
+pub(crate) fn note(text: &str) {
+    eprintln!("{text}");
+}
+
+/// Prints a line on stdout.
+pub(crate) fn line(text: &str) {
+    println!("{text}");
+}
+
+/// Prints a JSON value, pretty.
+pub(crate) fn json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned())
+    );
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_BORDERS_ONLY);
+    table.set_header(header.iter().copied());
+    table
+}
+
+fn right(table: &mut Table, columns: &[usize]) {
+    for &i in columns {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn time_json(t: Option<DateTime<Utc>>, tz: Tz) -> Value {
+    t.map_or(Value::Null, |t| Value::String(display::rfc3339(t, tz)))
+}
+
+/// Seconds an execution took, once it has both ends.
+pub(crate) fn duration_seconds(e: &Execution) -> Option<f64> {
+    display::seconds_between(e.started_at, e.finished_at)
+}
+
+fn duration_text(e: &Execution) -> String {
+    duration_seconds(e).map_or_else(
+        || "-".to_owned(),
+        |s| display::duration(std::time::Duration::from_secs_f64(s)),
+    )
+}
+
+/// One execution in the documented JSON shape.
+pub(crate) fn execution_json(e: &Execution, tz: Tz) -> Value {
+    let params = RunParams::from_json(&e.params);
+    json!({
+        "id": e.id,
+        "job": e.job,
+        "status": e.status.as_str(),
+        "trigger": e.trigger.as_str(),
+        "requested_by": e.requested_by,
+        "host": e.host,
+        "scheduled_for": time_json(e.scheduled_for, tz),
+        "queued_at": display::rfc3339(e.queued_at, tz),
+        "started_at": time_json(e.started_at, tz),
+        "entered_at": time_json(e.entered_at, tz),
+        "finished_at": time_json(e.finished_at, tz),
+        "duration_seconds": duration_seconds(e),
+        "attempt": e.attempt,
+        "retry_of": e.retry_of,
+        "not_before": time_json(e.not_before, tz),
+        "error": e.error,
+        "params": params.set,
+        "no_fetch": params.no_fetch,
+        "plugin": e.plugin,
+        "plugin_version": e.plugin_version,
+    })
+}
+
+/// `ferry history`.
+pub(crate) fn history(executions: &[Execution], tz: Tz, as_json: bool) {
+    if as_json {
+        json(&Value::Array(
+            executions.iter().map(|e| execution_json(e, tz)).collect(),
+        ));
+        return;
+    }
+    if executions.is_empty() {
+        line("No executions recorded.");
+        return;
+    }
+    let mut t = table(&[
+        "Run", "Job", "Status", "Trigger", "By", "Started", "Took", "Attempt", "Error",
+    ]);
+    for e in executions {
+        t.add_row(vec![
+            e.id.to_string(),
+            e.job.clone(),
+            e.status.to_string(),
+            e.trigger.to_string(),
+            e.requested_by.clone(),
+            display::local_opt(e.started_at.or(e.scheduled_for), tz),
+            duration_text(e),
+            e.attempt.to_string(),
+            e.error.as_deref().map(first_line).unwrap_or_default(),
+        ]);
+    }
+    right(&mut t, &[0, 6, 7]);
+    line(&t.to_string());
+}
+
+fn first_line(text: &str) -> String {
+    const MAX: usize = 60;
+    let first = text.lines().next().unwrap_or("");
+    if first.chars().count() > MAX {
+        let cut: String = first.chars().take(MAX - 1).collect();
+        format!("{cut}…")
+    } else {
+        first.to_owned()
+    }
+}
+
+/// Everything `ferry show` prints about one execution.
+#[derive(Debug)]
+pub(crate) struct Detail {
+    pub(crate) execution: Execution,
+    pub(crate) tables: Vec<TableStat>,
+    pub(crate) files: Vec<FileRecord>,
+    /// Warning and error lines of the log.
+    pub(crate) problems: Vec<LogLine>,
+}
+
+/// `ferry show`: header, the Table | Rows | Seconds view, files, errors.
+pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
+    let e = &detail.execution;
+    if as_json {
+        let mut value = execution_json(e, tz);
+        value["tables"] = json!(detail.tables);
+        value["transfers"] = json!([]);
+        value["files"] = Value::Array(
+            detail
+                .files
+                .iter()
+                .map(|f| {
+                    json!({"path": f.path, "kind": f.kind,
+                           "recorded_at": display::rfc3339(f.recorded_at, tz)})
+                })
+                .collect(),
+        );
+        value["notices"] = json!([]);
+        json(&value);
+        return;
+    }
+    let mut header = Table::new();
+    header.load_style(presets::NOTHING);
+    let params = RunParams::from_json(&e.params);
+    let mut rows: Vec<(&str, String)> = vec![
+        ("Run", format!("#{}", e.id)),
+        ("Job", e.job.clone()),
+        ("Status", e.status.to_string()),
+        ("Trigger", e.trigger.to_string()),
+        ("Requested by", e.requested_by.clone()),
+        ("Host", e.host.clone()),
+        ("Scheduled for", display::local_opt(e.scheduled_for, tz)),
+        ("Started", display::local_opt(e.started_at, tz)),
+        ("Finished", display::local_opt(e.finished_at, tz)),
+        ("Took", duration_text(e)),
+        ("Attempt", e.attempt.to_string()),
+        (
+            "Plugin",
+            format!(
+                "{} {}",
+                e.plugin,
+                e.plugin_version.as_deref().unwrap_or("")
+            )
+            .trim_end()
+            .to_owned(),
+        ),
+    ];
+    if !params.set.is_empty() {
+        let set: Vec<String> = params.set.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        rows.push(("Parameters", set.join(" ")));
+    }
+    if params.no_fetch {
+        rows.push(("Fetch", "skipped (--no-fetch)".to_owned()));
+    }
+    if let Some(retry_of) = e.retry_of {
+        rows.push(("Retry of", format!("#{retry_of}")));
+    }
+    for (k, v) in rows {
+        header.add_row(vec![format!("{k}:"), v]);
+    }
+    line(&header.to_string());
+    line("");
+    if detail.tables.is_empty() {
+        line("No table statistics recorded.");
+    } else {
+        let mut t = table(&["Table", "Rows Imported", "Seconds Took", "Action"]);
+        for s in &detail.tables {
+            t.add_row(vec![
+                s.table.clone(),
+                s.rows.to_string(),
+                format!("{:.2}", s.seconds),
+                s.action.clone(),
+            ]);
+        }
+        right(&mut t, &[1, 2]);
+        line(&t.to_string());
+    }
+    if !detail.files.is_empty() {
+        line("");
+        line("Files:");
+        for f in &detail.files {
+            line(&format!("  {:<8} {}", f.kind, f.path));
+        }
+    }
+    if e.error.is_some() || !detail.problems.is_empty() {
+        line("");
+        line("Errors:");
+        if let Some(error) = &e.error {
+            line(&format!("  {error}"));
+        }
+        for l in &detail.problems {
+            line(&format!(
+                "  {} {:<5} {}",
+                display::local(l.ts, tz),
+                l.level,
+                l.message
+            ));
+        }
+    }
+}
+
+/// Log lines, as `ferry logs` prints them.
+pub(crate) fn logs(lines: &[LogLine], tz: Tz) {
+    for l in lines {
+        line(&log_line(l, tz));
+    }
+}
+
+/// One log line: time, level, message.
+pub(crate) fn log_line(l: &LogLine, tz: Tz) -> String {
+    format!(
+        "{} {:<5} {}",
+        l.ts.with_timezone(&tz).format("%H:%M:%S%.3f"),
+        l.level,
+        l.message
+    )
+}
+
+/// One row of `ferry jobs`.
+#[derive(Debug)]
+pub(crate) struct JobRow {
+    pub(crate) name: String,
+    pub(crate) plugin: String,
+    pub(crate) enabled: bool,
+    pub(crate) schedule: Option<String>,
+    pub(crate) timezone: Tz,
+    pub(crate) next_fire: Option<DateTime<Utc>>,
+    pub(crate) last_status: Option<String>,
+    pub(crate) running: Option<i64>,
+}
+
+/// `ferry jobs`.
+pub(crate) fn jobs(rows: &[JobRow], as_json: bool) {
+    if as_json {
+        json(&Value::Array(
+            rows.iter()
+                .map(|r| {
+                    json!({
+                        "name": r.name,
+                        "plugin": r.plugin,
+                        "enabled": r.enabled,
+                        "schedule": r.schedule,
+                        "timezone": r.timezone.name(),
+                        "next_fire": time_json(r.next_fire, r.timezone),
+                        "last_status": r.last_status,
+                        "running": r.running,
+                    })
+                })
+                .collect(),
+        ));
+        return;
+    }
+    if rows.is_empty() {
+        line("No jobs configured.");
+        return;
+    }
+    let mut t = table(&[
+        "Job", "Enabled", "Schedule", "Zone", "Next fire", "Last status",
+    ]);
+    for r in rows {
+        let last = match (r.running, &r.last_status) {
+            (Some(id), _) => format!("running (#{id})"),
+            (None, Some(s)) => s.clone(),
+            (None, None) => "-".to_owned(),
+        };
+        t.add_row(vec![
+            r.name.clone(),
+            if r.enabled { "yes" } else { "no" }.to_owned(),
+            r.schedule.clone().unwrap_or_else(|| "(on demand)".to_owned()),
+            r.timezone.name().to_owned(),
+            if r.enabled {
+                display::local_opt(r.next_fire, r.timezone)
+            } else {
+                "-".to_owned()
+            },
+            last,
+        ]);
+    }
+    line(&t.to_string());
+}
+
+/// The summary `ferry run` prints when the run ends.
+pub(crate) fn run_summary(detail: &Detail, tz: Tz) {
+    line("");
+    show(detail, tz, false);
+}

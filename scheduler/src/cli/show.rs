@@ -1,0 +1,46 @@
+//! `ferry show RUN [--json]`: one execution, as the seed's Import Peer Data screen shows it.
+
+use super::context::Context;
+use super::output::{self, Detail};
+use crate::error::Exit;
+use crate::store::Store;
+use anyhow::Context as _;
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The run (execution id).
+    run: i64,
+    /// Print JSON (see docs/cli-json.md).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn exec(args: Args, config: &Path) -> anyhow::Result<Exit> {
+    let ctx = Context::open(config).await?;
+    let detail = detail(&ctx.store, args.run).await?;
+    output::show(&detail, ctx.tz(), args.json);
+    Ok(Exit::Ok)
+}
+
+/// Reads everything `show` prints about a run.
+pub(crate) async fn detail(store: &Store, run: i64) -> anyhow::Result<Detail> {
+    let execution = store
+        .execution(run)
+        .await?
+        .with_context(|| format!("no run #{run} in history"))?;
+    let tables = store.tables(run).await?;
+    let files = store.files(run).await?;
+    let problems = store
+        .logs(run, None, i64::MAX)
+        .await?
+        .into_iter()
+        .filter(|l| l.level == "warn" || l.level == "error")
+        .collect();
+    Ok(Detail {
+        execution,
+        tables,
+        files,
+        problems,
+    })
+}

@@ -1,0 +1,150 @@
+//! `ferry-bench`: Ferry's benchmark. Prints figures next to their targets and a reference tool,
+//! in one run. Not a test: nothing here passes or fails.
+//!
+//!   ferry-bench [--fires N] [--executions N]
+//!
+//! Run through `scripts/bench`, which builds release binaries first.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use ferry_tests::{Sandbox, of_job};
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let mut fires = 200usize;
+    let mut executions = 1_000_000i64;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match arg.as_str() {
+            "--fires" => fires = value.parse().expect("--fires N"),
+            "--executions" => executions = value.parse().expect("--executions N"),
+            _ => panic!("usage: ferry-bench [--fires N] [--executions N]"),
+        }
+    }
+    println!("Ferry benchmark ({} build)", profile());
+    println!();
+    fire_latency(fires);
+    println!();
+    history_time(executions);
+}
+
+fn profile() -> &'static str {
+    if ferry_tests::target_dir().ends_with("release") {
+        "release"
+    } else {
+        "debug"
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn millis(e: &Value, field: &str) -> Option<i64> {
+    e[field]
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.timestamp_millis())
+}
+
+/// Fire latency: scheduled instant → plugin `run` entered, over `fires` fires of a 1-second
+/// schedule served by `ferry serve`.
+fn fire_latency(fires: usize) {
+    eprintln!("fire latency: serving a 1-second schedule for {fires} fires…");
+    let sb = Sandbox::sqlite();
+    sb.config("[jobs.tick]\nplugin = \"example\"\nschedule = \"* * * * * *\"\nsettings = { rows = 1 }\n");
+    let mut serve = sb.spawn(&["serve"], "serve");
+    let deadline = Instant::now() + Duration::from_secs(fires as u64 * 2 + 60);
+    let history = loop {
+        let history = sb.history();
+        let done = of_job(&history, "tick")
+            .iter()
+            .filter(|e| e["trigger"] == "schedule" && !e["entered_at"].is_null())
+            .count();
+        if done >= fires || Instant::now() > deadline {
+            break history;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    ferry_tests::signal(&serve, nix::sys::signal::Signal::SIGTERM);
+    let _ = ferry_tests::wait_exit(&mut serve, Duration::from_secs(60));
+    let mut latencies: Vec<f64> = history
+        .iter()
+        .filter(|e| e["trigger"] == "schedule")
+        .filter_map(|e| Some((millis(e, "entered_at")? - millis(e, "scheduled_for")?) as f64))
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    latencies.truncate(fires);
+    let missed = history.iter().filter(|e| e["status"] == "missed").count();
+    let (p50, p99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
+    println!("Fire latency (scheduled instant -> plugin run entered), {} fires, {missed} missed", latencies.len());
+    println!("  {:<10} {:>10} {:>10} {:>12}", "", "measured", "target", "vs target");
+    println!("  {:<10} {:>8.1}ms {:>10} {:>11.2}x", "p50", p50, "-", f64::NAN);
+    println!("  {:<10} {:>8.1}ms {:>8}ms {:>11.2}x", "p99", p99, 50, p99 / 50.0);
+    println!("  (no reference scheduler offers a comparable hook; cron's own granularity is 60 s)");
+}
+
+/// `ferry history --json` wall time with `n` executions stored, next to the same query through
+/// Python's sqlite3 module.
+fn history_time(n: i64) {
+    eprintln!("history: generating {n} executions…");
+    let sb = Sandbox::sqlite();
+    sb.config("[jobs.bulk]\nplugin = \"example\"\n");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("rt");
+    let started = Instant::now();
+    runtime.block_on(async {
+        let store = ferry::store::Store::open(sb.database()).await.expect("store");
+        store
+            .generate_synthetic_history("bulk", n, ferry::clock::now())
+            .await
+            .expect("generate");
+    });
+    let generated = started.elapsed();
+    let runs = 11;
+    let ferry = median(runs, || {
+        let t = Instant::now();
+        let out = sb.command(&["history", "--json"]).output().expect("ferry");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        t.elapsed()
+    });
+    let db = sb.path().join("ferry.db");
+    let script = "import sqlite3, json, sys\n\
+                  c = sqlite3.connect(sys.argv[1])\n\
+                  rows = c.execute('SELECT * FROM executions ORDER BY id DESC LIMIT 50').fetchall()\n\
+                  print(json.dumps(rows))\n";
+    let reference = median(runs, || {
+        let t = Instant::now();
+        let out = Command::new("python3").arg("-c").arg(script).arg(&db).output();
+        match out {
+            Ok(out) if out.status.success() => t.elapsed(),
+            _ => Duration::ZERO,
+        }
+    });
+    println!("`ferry history --json` (50 newest) with {n} executions stored (generated in {:.1}s); median of {runs}", generated.as_secs_f64());
+    println!("  {:<34} {:>10} {:>10} {:>12}", "", "wall", "target", "vs target");
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("  {:<34} {:>8.1}ms {:>8}ms {:>11.2}x", "ferry history --json", ms(ferry), 100, ms(ferry) / 100.0);
+    if reference > Duration::ZERO {
+        println!(
+            "  {:<34} {:>8.1}ms {:>10} {:>11}",
+            "reference: python3 sqlite3 + json",
+            ms(reference),
+            "-",
+            format!("ferry {:.2}x", ms(ferry) / ms(reference))
+        );
+    } else {
+        println!("  reference: python3 not available");
+    }
+}
+
+fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..runs).map(|_| f()).collect();
+    times.sort();
+    times[runs / 2]
+}

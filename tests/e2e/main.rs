@@ -1,0 +1,13 @@
+//! Ferry's end-to-end tests: the real `ferry` binary, real plugins, real SQLite and PostgreSQL.
+//! One binary, one module per user-visible area.
+
+// `ferry run`: output, history rows, exit codes, parameters, secrets.
+mod run_now;
+// Plugins that panic, abort, segfault, exit, hang or speak another ABI.
+mod broken_plugins;
+// Overlap: refusing and queueing runs of a busy job.
+mod overlap;
+// `ferry check`: configuration errors with file:line:col, next fires.
+mod check;
+// `ferry serve`: fires, misfires, abandoned runs, two schedulers, shutdown.
+mod serve;
