@@ -27,9 +27,20 @@ pub async fn check_all(config: &Config, exe: &Path) -> CheckReport {
     check(config, config.jobs.keys().map(String::as_str), exe).await
 }
 
-/// Checks one job's plugin and settings.
-pub async fn check_job(config: &Config, job: &str, exe: &Path) -> Vec<Diagnostic> {
-    check(config, std::iter::once(job), exe).await.diagnostics
+/// Checks one job's settings against its plugin's schema. A plugin that does not load is not
+/// reported here: the run itself fails and records why, so the failure is in history.
+pub async fn check_job_settings(config: &Config, job: &str, exe: &Path) -> Vec<Diagnostic> {
+    let report = check(config, std::iter::once(job), exe).await;
+    let loaded = config
+        .jobs
+        .get(job)
+        .and_then(|spec| report.plugins.get(&spec.plugin_path))
+        .is_some_and(Result::is_ok);
+    if loaded {
+        report.diagnostics
+    } else {
+        Vec::new()
+    }
 }
 
 async fn check<'a>(
@@ -63,9 +74,11 @@ async fn check<'a>(
             continue;
         };
         match report.plugins.get(&job.plugin_path) {
-            Some(Ok(info)) => report
-                .diagnostics
-                .extend(check_settings(config, name, &info.description)),
+            Some(Ok(info)) => {
+                report
+                    .diagnostics
+                    .extend(check_settings(config, name, &info.description))
+            }
             Some(Err(error)) => report.diagnostics.push(Diagnostic::at(
                 config,
                 &format!("jobs.{name}.plugin"),

@@ -4,7 +4,12 @@
 //!   ferry-bench [--fires N] [--executions N]
 //!
 //! Run through `scripts/bench`, which builds release binaries first.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "a command-line benchmark polling real processes"
+)]
 
 use ferry_tests::{Sandbox, of_job};
 use serde_json::Value;
@@ -58,7 +63,9 @@ fn millis(e: &Value, field: &str) -> Option<i64> {
 fn fire_latency(fires: usize) {
     eprintln!("fire latency: serving a 1-second schedule for {fires} fires…");
     let sb = Sandbox::sqlite();
-    sb.config("[jobs.tick]\nplugin = \"example\"\nschedule = \"* * * * * *\"\nsettings = { rows = 1 }\n");
+    sb.config(
+        "[jobs.tick]\nplugin = \"example\"\nschedule = \"* * * * * *\"\nsettings = { rows = 1 }\n",
+    );
     let mut serve = sb.spawn(&["serve"], "serve");
     let deadline = Instant::now() + Duration::from_secs(fires as u64 * 2 + 60);
     let history = loop {
@@ -83,10 +90,28 @@ fn fire_latency(fires: usize) {
     latencies.truncate(fires);
     let missed = history.iter().filter(|e| e["status"] == "missed").count();
     let (p50, p99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
-    println!("Fire latency (scheduled instant -> plugin run entered), {} fires, {missed} missed", latencies.len());
-    println!("  {:<10} {:>10} {:>10} {:>12}", "", "measured", "target", "vs target");
-    println!("  {:<10} {:>8.1}ms {:>10} {:>11.2}x", "p50", p50, "-", f64::NAN);
-    println!("  {:<10} {:>8.1}ms {:>8}ms {:>11.2}x", "p99", p99, 50, p99 / 50.0);
+    println!(
+        "Fire latency (scheduled instant -> plugin run entered), {} fires, {missed} missed",
+        latencies.len()
+    );
+    println!(
+        "  {:<10} {:>10} {:>10} {:>12}",
+        "", "measured", "target", "vs target"
+    );
+    println!(
+        "  {:<10} {:>8.1}ms {:>10} {:>11.2}x",
+        "p50",
+        p50,
+        "-",
+        f64::NAN
+    );
+    println!(
+        "  {:<10} {:>8.1}ms {:>8}ms {:>11.2}x",
+        "p99",
+        p99,
+        50,
+        p99 / 50.0
+    );
     println!("  (no reference scheduler offers a comparable hook; cron's own granularity is 60 s)");
 }
 
@@ -96,10 +121,15 @@ fn history_time(n: i64) {
     eprintln!("history: generating {n} executions…");
     let sb = Sandbox::sqlite();
     sb.config("[jobs.bulk]\nplugin = \"example\"\n");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("rt");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     let started = Instant::now();
     runtime.block_on(async {
-        let store = ferry::store::Store::open(sb.database()).await.expect("store");
+        let store = ferry::store::Store::open(sb.database())
+            .await
+            .expect("store");
         store
             .generate_synthetic_history("bulk", n, ferry::clock::now())
             .await
@@ -110,7 +140,11 @@ fn history_time(n: i64) {
     let ferry = median(runs, || {
         let t = Instant::now();
         let out = sb.command(&["history", "--json"]).output().expect("ferry");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         t.elapsed()
     });
     let db = sb.path().join("ferry.db");
@@ -120,16 +154,32 @@ fn history_time(n: i64) {
                   print(json.dumps(rows))\n";
     let reference = median(runs, || {
         let t = Instant::now();
-        let out = Command::new("python3").arg("-c").arg(script).arg(&db).output();
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&db)
+            .output();
         match out {
             Ok(out) if out.status.success() => t.elapsed(),
             _ => Duration::ZERO,
         }
     });
-    println!("`ferry history --json` (50 newest) with {n} executions stored (generated in {:.1}s); median of {runs}", generated.as_secs_f64());
-    println!("  {:<34} {:>10} {:>10} {:>12}", "", "wall", "target", "vs target");
+    println!(
+        "`ferry history --json` (50 newest) with {n} executions stored (generated in {:.1}s); median of {runs}",
+        generated.as_secs_f64()
+    );
+    println!(
+        "  {:<34} {:>10} {:>10} {:>12}",
+        "", "wall", "target", "vs target"
+    );
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("  {:<34} {:>8.1}ms {:>8}ms {:>11.2}x", "ferry history --json", ms(ferry), 100, ms(ferry) / 100.0);
+    println!(
+        "  {:<34} {:>8.1}ms {:>8}ms {:>11.2}x",
+        "ferry history --json",
+        ms(ferry),
+        100,
+        ms(ferry) / 100.0
+    );
     if reference > Duration::ZERO {
         println!(
             "  {:<34} {:>8.1}ms {:>10} {:>11}",

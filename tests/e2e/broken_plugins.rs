@@ -56,7 +56,10 @@ fn a_plugin_printing_to_stdout_cannot_corrupt_the_event_stream() {
     sb.ferry(&["run", "chatty"]).assert_code(0);
     let id = sb.history()[0]["id"].as_i64().unwrap();
     let logs = sb.ferry(&["logs", &id.to_string()]).stdout();
-    assert!(logs.contains("stdout"), "plugin stdout should be captured in the log:\n{logs}");
+    assert!(
+        logs.contains("stdout"),
+        "plugin stdout should be captured in the log:\n{logs}"
+    );
 }
 
 #[test]

@@ -24,8 +24,14 @@ fn check_reports_every_error_with_file_line_and_key() {
     run.assert_code(2);
     let err = run.stderr();
     let file = sb.config_path().display().to_string();
-    assert!(err.contains(&format!("{file}:9:")) && err.contains("jobs.a.schedule"), "{err}");
-    assert!(err.contains(&format!("{file}:13:")) && err.contains("colour"), "{err}");
+    assert!(
+        err.contains(&format!("{file}:9:")) && err.contains("jobs.a.schedule"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:13:")) && err.contains("colour"),
+        "{err}"
+    );
 }
 
 #[test]

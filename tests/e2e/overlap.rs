@@ -18,7 +18,10 @@ fn run_refuses_while_the_job_runs_and_names_the_run() {
     let second = sb.ferry(&["run", "slow"]);
     second.assert_code(3);
     let message = second.stderr();
-    assert!(message.contains("already running") && message.contains("#1"), "{message}");
+    assert!(
+        message.contains("already running") && message.contains("#1"),
+        "{message}"
+    );
     assert_eq!(wait_exit(&mut first, Duration::from_secs(60)), Some(0));
     // The refused run left no row behind.
     assert_eq!(sb.history().len(), 1);
@@ -38,8 +41,14 @@ fn queue_overlap_runs_the_second_after_the_first() {
     assert_eq!(wait_exit(&mut first, Duration::from_secs(60)), Some(0));
     let history = sb.history();
     assert_eq!(history.len(), 2);
-    assert!(history.iter().all(|e| e["status"] == "succeeded"), "{history:?}");
+    assert!(
+        history.iter().all(|e| e["status"] == "succeeded"),
+        "{history:?}"
+    );
     // The queued run started only after the first finished.
     let (newer, older) = (&history[0], &history[1]);
-    assert!(newer["started_at"].as_str() >= older["finished_at"].as_str(), "{history:?}");
+    assert!(
+        newer["started_at"].as_str() >= older["finished_at"].as_str(),
+        "{history:?}"
+    );
 }

@@ -14,7 +14,10 @@ fn run_example_and_read_history(backend: Backend) {
     let run = sb.ferry(&["run", "hello"]);
     run.assert_code(0);
     let out = run.stdout();
-    assert!(out.contains("Rows Imported"), "summary table missing:\n{out}");
+    assert!(
+        out.contains("Rows Imported"),
+        "summary table missing:\n{out}"
+    );
     assert!(out.contains("greetings"), "table row missing:\n{out}");
 
     let history = sb.history();
@@ -26,9 +29,14 @@ fn run_example_and_read_history(backend: Backend) {
     assert_eq!(e["attempt"], 1);
     assert!(e["scheduled_for"].is_null());
     assert!(e["duration_seconds"].as_f64().is_some_and(|s| s >= 0.0));
-    assert!(e["started_at"].as_str().is_some_and(|s| s.ends_with("-06:00")), "{e}");
+    assert!(
+        e["started_at"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("-06:00")),
+        "{e}"
+    );
     assert!(!e["host"].as_str().unwrap_or("").is_empty());
-    assert_eq!(e["plugin"], "example");
+    assert_eq!(e["plugin"], "ferry-job-example");
 
     let id = e["id"].as_i64().expect("id");
     let show = sb.show(id);
@@ -44,7 +52,11 @@ fn run_example_and_read_history(backend: Backend) {
 
     let logs = sb.ferry(&["logs", &id.to_string()]);
     logs.assert_code(0);
-    assert!(logs.stdout().contains("Hello from Ferry"), "{}", logs.stdout());
+    assert!(
+        logs.stdout().contains("this is run number 1"),
+        "{}",
+        logs.stdout()
+    );
 }
 
 #[test]
@@ -61,7 +73,8 @@ fn run_example_and_read_history_postgres() {
 fn set_parameters_reach_the_plugin_and_are_recorded() {
     let sb = Sandbox::sqlite();
     sb.config(HELLO);
-    sb.ferry(&["run", "hello", "--set", "rows=2", "--no-fetch"]).assert_code(0);
+    sb.ferry(&["run", "hello", "--set", "rows=2", "--no-fetch"])
+        .assert_code(0);
     let e = &sb.history()[0];
     assert_eq!(e["params"]["rows"], "2");
     assert_eq!(e["no_fetch"], true);
@@ -121,7 +134,12 @@ settings = { token_env = "FERRY_TEST_TOKEN" }
         .env("FERRY_TEST_TOKEN", "tok-3f9a-very-secret")
         .output()
         .expect("run");
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&run.stdout),
@@ -136,7 +154,8 @@ settings = { token_env = "FERRY_TEST_TOKEN" }
     let wal = std::fs::read(sb.path().join("ferry.db-wal")).unwrap_or_default();
     let needle = b"tok-3f9a-very-secret";
     assert!(
-        !db.windows(needle.len()).any(|w| w == needle) && !wal.windows(needle.len()).any(|w| w == needle),
+        !db.windows(needle.len()).any(|w| w == needle)
+            && !wal.windows(needle.len()).any(|w| w == needle),
         "the secret reached the store file"
     );
 }
@@ -154,5 +173,11 @@ settings = { token_env = "FERRY_TEST_TOKEN_UNSET" }
     sb.ferry(&["run", "secretive"]).assert_code(1);
     let e = &sb.history()[0];
     assert_eq!(e["status"], "failed");
-    assert!(e["error"].as_str().unwrap_or("").contains("FERRY_TEST_TOKEN_UNSET"), "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("FERRY_TEST_TOKEN_UNSET"),
+        "{e}"
+    );
 }

@@ -43,10 +43,17 @@ fn serve_fires_a_one_second_schedule_and_stops_on_sigterm() {
     let distinct: BTreeSet<_> = fires.iter().collect();
     assert_eq!(distinct.len(), fires.len(), "a fire ran twice: {fires:?}");
     for fire in &fires {
-        assert_eq!(fire.timestamp_subsec_millis(), 0, "fires are on whole seconds");
+        assert_eq!(
+            fire.timestamp_subsec_millis(),
+            0,
+            "fires are on whole seconds"
+        );
     }
     for e in history.iter().filter(|e| e["status"] == "succeeded") {
-        let (fire, entered) = (at(e, "scheduled_for").unwrap(), at(e, "entered_at").unwrap());
+        let (fire, entered) = (
+            at(e, "scheduled_for").unwrap(),
+            at(e, "entered_at").unwrap(),
+        );
         assert!(entered >= fire, "the plugin ran before its fire: {e}");
     }
     assert!(sb.stderr_of("serve").contains("Scheduler stopped"));
@@ -78,7 +85,11 @@ fn two_schedulers_sharing_postgres_never_run_one_fire_twice() {
         .filter_map(|e| at(e, "scheduled_for"))
         .collect();
     let distinct: BTreeSet<_> = fires.iter().collect();
-    assert_eq!(distinct.len(), fires.len(), "a fire was claimed twice: {history:?}");
+    assert_eq!(
+        distinct.len(),
+        fires.len(),
+        "a fire was claimed twice: {history:?}"
+    );
     assert!(fires.len() >= 6);
 }
 
@@ -104,7 +115,10 @@ fn misfire_after_downtime(policy: &str) -> Vec<Value> {
     let mut serve = sb.spawn(&["serve"], "serve");
     let history = sb.wait_for("the missed fires to be handled", WAIT, |h| {
         let fires = of_job(h, "minutely");
-        fires.len() >= 6 && fires.iter().all(|e| e["status"] != "running" && e["status"] != "queued")
+        fires.len() >= 6
+            && fires
+                .iter()
+                .all(|e| e["status"] != "running" && e["status"] != "queued")
     });
     stop(&sb, &mut serve, "serve");
     let mut after: Vec<Value> = history
@@ -144,7 +158,10 @@ fn misfire_skip_records_each_missed_fire() {
     assert!(missed.len() >= 4);
     for e in missed {
         assert_eq!(e["status"], "missed", "{fires:?}");
-        assert!(e["error"].as_str().unwrap_or("").contains("misfire = skip"), "{e}");
+        assert!(
+            e["error"].as_str().unwrap_or("").contains("misfire = skip"),
+            "{e}"
+        );
     }
 }
 
@@ -155,7 +172,8 @@ fn a_run_whose_scheduler_died_is_abandoned_and_retried() {
         "[jobs.nightly]\nplugin = \"example\"\nretries = { max = 1, backoff = \"1s\" }\nsettings = { rows = 1 }\n",
     );
     sb.history();
-    let t = (Utc::now() - TimeDelta::minutes(10)).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    let t =
+        (Utc::now() - TimeDelta::minutes(10)).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
     sb.sql(&format!(
         "INSERT INTO executions (id, job, trigger, requested_by, host, queued_at, started_at, \
          status, attempt, params, plugin) VALUES (41, 'nightly', 'manual', 'someone', 'gone-host', \
@@ -167,12 +185,16 @@ fn a_run_whose_scheduler_died_is_abandoned_and_retried() {
     ));
     let mut serve = sb.spawn(&["serve"], "serve");
     let history = sb.wait_for("the retry to succeed", WAIT, |h| {
-        h.iter().any(|e| e["retry_of"] == 41 && e["status"] == "succeeded")
+        h.iter()
+            .any(|e| e["retry_of"] == 41 && e["status"] == "succeeded")
     });
     stop(&sb, &mut serve, "serve");
     let dead = history.iter().find(|e| e["id"] == 41).unwrap();
     assert_eq!(dead["status"], "abandoned");
-    assert!(dead["error"].as_str().unwrap_or("").contains("gone-host"), "{dead}");
+    assert!(
+        dead["error"].as_str().unwrap_or("").contains("gone-host"),
+        "{dead}"
+    );
     let retry = history.iter().find(|e| e["retry_of"] == 41).unwrap();
     assert_eq!(retry["trigger"], "retry");
     assert_eq!(retry["attempt"], 2);
@@ -188,8 +210,16 @@ fn a_crashing_plugin_does_not_stop_the_scheduler() {
     ));
     let mut serve = sb.spawn(&["serve"], "serve");
     sb.wait_for("crashes and successes", WAIT, |h| {
-        of_job(h, "crash").iter().filter(|e| e["status"] == "failed").count() >= 3
-            && of_job(h, "tick").iter().filter(|e| e["status"] == "succeeded").count() >= 3
+        of_job(h, "crash")
+            .iter()
+            .filter(|e| e["status"] == "failed")
+            .count()
+            >= 3
+            && of_job(h, "tick")
+                .iter()
+                .filter(|e| e["status"] == "succeeded")
+                .count()
+                >= 3
     });
     stop(&sb, &mut serve, "serve");
 }
@@ -201,11 +231,20 @@ fn sigterm_lets_a_running_job_finish() {
         "[jobs.slow]\nplugin = \"example\"\nschedule = \"* * * * * *\"\nsettings = { sleep_ms = 2500 }\n",
     );
     let mut serve = sb.spawn(&["serve"], "serve");
-    sb.wait_for("a running fire", WAIT, |h| h.iter().any(|e| e["status"] == "running"));
+    sb.wait_for("a running fire", WAIT, |h| {
+        h.iter().any(|e| e["status"] == "running")
+    });
     stop(&sb, &mut serve, "serve");
     let history = sb.history();
-    assert!(!history.iter().any(|e| e["status"] == "running" || e["status"] == "cancelled"));
-    assert!(history.iter().any(|e| e["status"] == "succeeded"), "{history:?}");
+    assert!(
+        !history
+            .iter()
+            .any(|e| e["status"] == "running" || e["status"] == "cancelled")
+    );
+    assert!(
+        history.iter().any(|e| e["status"] == "succeeded"),
+        "{history:?}"
+    );
 }
 
 #[test]
@@ -215,9 +254,17 @@ fn after_the_grace_period_running_workers_are_stopped_and_recorded() {
         "[jobs.slow]\nplugin = \"example\"\nschedule = \"* * * * * *\"\nsettings = { sleep_ms = 60000 }\n",
     );
     let mut serve = sb.spawn(&["serve", "--shutdown-grace", "1s"], "serve");
-    sb.wait_for("a running fire", WAIT, |h| h.iter().any(|e| e["status"] == "running"));
+    sb.wait_for("a running fire", WAIT, |h| {
+        h.iter().any(|e| e["status"] == "running")
+    });
     stop(&sb, &mut serve, "serve");
     let history = sb.history();
-    assert!(!history.iter().any(|e| e["status"] == "running"), "{history:?}");
-    assert!(history.iter().any(|e| e["status"] == "cancelled"), "{history:?}");
+    assert!(
+        !history.iter().any(|e| e["status"] == "running"),
+        "{history:?}"
+    );
+    assert!(
+        history.iter().any(|e| e["status"] == "cancelled"),
+        "{history:?}"
+    );
 }

@@ -4,6 +4,10 @@
 //!
 //! Binaries and plugins are the ones `cargo build --workspace` left in the target directory
 //! (`scripts/test` builds them first); a missing one is an error, never a skipped test.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a synchronous harness: it polls real processes from plain test threads"
+)]
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -184,7 +188,12 @@ impl Sandbox {
     }
 
     /// Polls history until `pred` holds, or panics after `timeout` with the last history.
-    pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let start = Instant::now();
         loop {
             let history = self.history();
@@ -208,10 +217,8 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        if let Some(schema) = &self.schema {
-            if let Ok(base) = std::env::var("FERRY_TEST_DATABASE_URL") {
-                sql(&base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
+        if let (Some(schema), Ok(base)) = (&self.schema, std::env::var("FERRY_TEST_DATABASE_URL")) {
+            sql(&base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
 }
@@ -227,10 +234,16 @@ pub fn sql(url: &str, statement: &str) {
         let statement = sqlx::AssertSqlSafe(statement.to_owned());
         if url.starts_with("sqlite:") {
             let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
-            sqlx::raw_sql(statement).execute(&mut conn).await.expect("sql");
+            sqlx::raw_sql(statement)
+                .execute(&mut conn)
+                .await
+                .expect("sql");
         } else {
             let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres");
-            sqlx::raw_sql(statement).execute(&mut conn).await.expect("sql");
+            sqlx::raw_sql(statement)
+                .execute(&mut conn)
+                .await
+                .expect("sql");
         }
     });
 }

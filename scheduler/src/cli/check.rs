@@ -47,7 +47,10 @@ pub(crate) async fn exec(_args: Args, config_path: &Path) -> anyhow::Result<Exit
                     let Some(next) = schedule.next_after(at, job.timezone) else {
                         break;
                     };
-                    output::line(&format!("  next {}", crate::display::local(next, job.timezone)));
+                    output::line(&format!(
+                        "  next {}",
+                        crate::display::local(next, job.timezone)
+                    ));
                     at = next;
                 }
             }

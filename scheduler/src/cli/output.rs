@@ -184,13 +184,9 @@ pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
         ("Attempt", e.attempt.to_string()),
         (
             "Plugin",
-            format!(
-                "{} {}",
-                e.plugin,
-                e.plugin_version.as_deref().unwrap_or("")
-            )
-            .trim_end()
-            .to_owned(),
+            format!("{} {}", e.plugin, e.plugin_version.as_deref().unwrap_or(""))
+                .trim_end()
+                .to_owned(),
         ),
     ];
     if !params.set.is_empty() {
@@ -303,7 +299,12 @@ pub(crate) fn jobs(rows: &[JobRow], as_json: bool) {
         return;
     }
     let mut t = table(&[
-        "Job", "Enabled", "Schedule", "Zone", "Next fire", "Last status",
+        "Job",
+        "Enabled",
+        "Schedule",
+        "Zone",
+        "Next fire",
+        "Last status",
     ]);
     for r in rows {
         let last = match (r.running, &r.last_status) {
@@ -314,7 +315,9 @@ pub(crate) fn jobs(rows: &[JobRow], as_json: bool) {
         t.add_row(vec![
             r.name.clone(),
             if r.enabled { "yes" } else { "no" }.to_owned(),
-            r.schedule.clone().unwrap_or_else(|| "(on demand)".to_owned()),
+            r.schedule
+                .clone()
+                .unwrap_or_else(|| "(on demand)".to_owned()),
             r.timezone.name().to_owned(),
             if r.enabled {
                 display::local_opt(r.next_fire, r.timezone)

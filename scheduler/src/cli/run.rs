@@ -40,7 +40,7 @@ pub(crate) async fn exec(args: Args, config: &Path) -> anyhow::Result<Exit> {
     let runner = ctx.runner()?;
     runner.job(&args.job)?;
     let exe = std::env::current_exe()?;
-    let problems = crate::check::check_job(&ctx.config, &args.job, &exe).await;
+    let problems = crate::check::check_job_settings(&ctx.config, &args.job, &exe).await;
     if !problems.is_empty() {
         for problem in &problems {
             output::note(&problem.to_string());
@@ -71,7 +71,7 @@ pub(crate) async fn exec(args: Args, config: &Path) -> anyhow::Result<Exit> {
             return Ok(Exit::Refused);
         }
         Claim::Queued(queued) => match wait_for_turn(&runner, &queued).await? {
-            Turn::Ours(execution) => execution,
+            Turn::Ours(execution) => *execution,
             Turn::TakenElsewhere => return follow_elsewhere(&ctx, queued.id).await,
         },
         Claim::Duplicate => anyhow::bail!("run of {} was already claimed", args.job),
@@ -124,7 +124,7 @@ fn show_update(update: &RunUpdate, tz: chrono_tz::Tz) {
 }
 
 enum Turn {
-    Ours(Execution),
+    Ours(Box<Execution>),
     TakenElsewhere,
 }
 
@@ -137,7 +137,7 @@ async fn wait_for_turn(runner: &Runner, queued: &Execution) -> anyhow::Result<Tu
     ));
     loop {
         if let Some(execution) = runner.dispatch(queued.id).await? {
-            return Ok(Turn::Ours(execution));
+            return Ok(Turn::Ours(Box::new(execution)));
         }
         let now = runner.store().execution(queued.id).await?;
         if now.is_some_and(|e| e.status != Status::Queued) {
@@ -149,7 +149,9 @@ async fn wait_for_turn(runner: &Runner, queued: &Execution) -> anyhow::Result<Tu
 
 /// Follows a run another process started until it ends.
 async fn follow_elsewhere(ctx: &Context, run: i64) -> anyhow::Result<Exit> {
-    output::note(&format!("Run #{run} was started by another scheduler; following it."));
+    output::note(&format!(
+        "Run #{run} was started by another scheduler; following it."
+    ));
     let mut after = 0;
     loop {
         let execution = ctx.store.execution(run).await?;

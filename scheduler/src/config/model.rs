@@ -88,9 +88,7 @@ impl RetryPolicy {
     /// The delay before attempt `next_attempt` (2 = first retry).
     pub fn delay_before(&self, next_attempt: u32) -> Duration {
         let doublings = next_attempt.saturating_sub(2).min(30);
-        self.backoff
-            .saturating_mul(1u32 << doublings)
-            .min(self.cap)
+        self.backoff.saturating_mul(1u32 << doublings).min(self.cap)
     }
 }
 

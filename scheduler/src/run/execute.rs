@@ -258,14 +258,11 @@ impl Recorder<'_> {
                 Status::Cancelled,
                 Some("cancelled: the run was stopped before it finished".to_owned()),
             ),
-            (None, Some((status, message))) => (
-                match status {
-                    OutcomeStatus::Succeeded => Status::Succeeded,
-                    OutcomeStatus::Warning => Status::Warning,
-                    OutcomeStatus::Failed => Status::Failed,
-                },
-                message,
-            ),
+            // A success's message is its summary, already in the log; warnings and failures
+            // keep theirs as the run's error.
+            (None, Some((OutcomeStatus::Succeeded, _))) => (Status::Succeeded, None),
+            (None, Some((OutcomeStatus::Warning, message))) => (Status::Warning, message),
+            (None, Some((OutcomeStatus::Failed, message))) => (Status::Failed, message),
             (None, None) => {
                 let mut error = format!("the {}", exit.describe());
                 if !self.last_stderr.is_empty() {

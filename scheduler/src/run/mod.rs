@@ -159,6 +159,16 @@ impl Runner {
             (Overlap::Skip, true) => WhenBusy::Refuse,
             (Overlap::Skip, false) => WhenBusy::RecordMissed,
         };
+        self.claim_with(spec, when_busy).await
+    }
+
+    /// Claims a run with an explicit busy policy: catch-up batches queue behind each other
+    /// whatever the job's overlap policy, since the misfire policy asked for every one of them.
+    ///
+    /// # Errors
+    /// Unknown job or store failure.
+    pub async fn claim_with(&self, spec: &RunSpec, when_busy: WhenBusy) -> Result<Claim, RunError> {
+        let job = self.job(&spec.job)?;
         let new = self.new_execution(spec, job, 1, None);
         Ok(self
             .inner

@@ -44,7 +44,11 @@ mod tests {
 
     #[test]
     fn every_occurrence_of_every_secret_is_masked() {
-        let r = Redactor::new(["hunter2".to_owned(), "s3cr3t-token".to_owned(), String::new()]);
+        let r = Redactor::new([
+            "hunter2".to_owned(),
+            "s3cr3t-token".to_owned(),
+            String::new(),
+        ]);
         assert_eq!(
             r.redact("login hunter2 then s3cr3t-token and hunter2"),
             "login *** then *** and ***"

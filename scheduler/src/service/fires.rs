@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use std::time::Duration;
 
-/// A fire to claim now.
+/// The fires of one job to claim now, oldest first. More than one only after downtime under
+/// `misfire = "run_all"` (or a catch-up plus the on-time fire).
 #[derive(Debug)]
-pub(super) struct DueFire {
-    pub(super) spec: RunSpec,
+pub(super) struct DueFires {
+    pub(super) specs: Vec<RunSpec>,
 }
 
 #[derive(Debug)]
@@ -66,9 +67,10 @@ impl Fires {
         &mut self,
         runner: &Runner,
         now: DateTime<Utc>,
-    ) -> Result<Vec<DueFire>, RunError> {
+    ) -> Result<Vec<DueFires>, RunError> {
         let mut due = Vec::new();
         for job in &mut self.jobs {
+            let mut specs = Vec::new();
             if job.next.is_none_or(|next| next > now) {
                 continue;
             }
@@ -98,15 +100,13 @@ impl Fires {
                     no_fetch: false,
                 };
                 match fire.action {
-                    FireAction::OnTime => due.push(DueFire {
-                        spec: spec(Trigger::Schedule),
-                    }),
-                    FireAction::CatchUp => due.push(DueFire {
-                        spec: spec(Trigger::CatchUp),
-                    }),
+                    FireAction::OnTime => specs.push(spec(Trigger::Schedule)),
+                    FireAction::CatchUp => specs.push(spec(Trigger::CatchUp)),
                     FireAction::Missed => {
                         let reason = missed_reason(job.misfire);
-                        runner.record_missed(&spec(Trigger::Schedule), &reason).await?;
+                        runner
+                            .record_missed(&spec(Trigger::Schedule), &reason)
+                            .await?;
                     }
                 }
                 job.cursor = job.cursor.max(fire.at);
@@ -115,6 +115,9 @@ impl Fires {
                 job.cursor = job.cursor.max(now);
             }
             job.next = job.schedule.next_after(job.cursor, job.tz);
+            if !specs.is_empty() {
+                due.push(DueFires { specs });
+            }
         }
         Ok(due)
     }

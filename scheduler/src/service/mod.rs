@@ -13,7 +13,7 @@ mod shutdown;
 pub use shutdown::shutdown_signal;
 
 use crate::run::Runner;
-use crate::store::model::Execution;
+use crate::store::model::{Claim, Execution, WhenBusy};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -87,8 +87,10 @@ impl Service {
         let mut last_reap = tokio::time::Instant::now();
         let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
-            for due in fires.take_due(&self.runner, crate::clock::now()).await? {
-                self.spawn_fire(due);
+            // A store hiccup must not stop the scheduler: log it and try again next tick.
+            match fires.take_due(&self.runner, crate::clock::now()).await {
+                Ok(due) => due.into_iter().for_each(|due| self.spawn_fires(due)),
+                Err(error) => tracing::error!(%error, "Could not plan fires."),
             }
             self.start_queued().await;
             if last_reap.elapsed() >= REAP_EVERY {
@@ -114,8 +116,10 @@ impl Service {
         Ok(())
     }
 
-    /// Starts one due fire as its own task: permit, claim, execute.
-    fn spawn_fire(&self, due: fires::DueFire) {
+    /// Starts one job's due fires as one task: permit, claims in fire order, execute.
+    /// A single fire follows the job's overlap policy; a catch-up batch queues behind itself,
+    /// so the fires run one after another, oldest first.
+    fn spawn_fires(&self, due: fires::DueFires) {
         let runner = self.runner.clone();
         let permits = Arc::clone(&self.permits);
         let hard_stop = self.hard_stop.clone();
@@ -124,12 +128,35 @@ impl Service {
             let Ok(_permit) = permits.acquire_owned().await else {
                 return;
             };
-            match runner.claim(&due.spec, false).await {
-                Ok(crate::store::model::Claim::Started(execution)) => {
-                    execute(&runner, execution, hard_stop).await;
+            let batch = due.specs.len() > 1;
+            let mut started = None;
+            for spec in &due.specs {
+                let claim = if batch {
+                    runner.claim_with(spec, WhenBusy::Queue).await
+                } else {
+                    runner.claim(spec, false).await
+                };
+                match claim {
+                    Ok(Claim::Started(execution)) => started = Some(execution),
+                    Ok(Claim::Queued(execution)) => {
+                        tracing::info!(run = execution.id, job = %spec.job, "Fire queued.");
+                    }
+                    Ok(Claim::Busy { running, .. }) => tracing::info!(
+                        job = %spec.job,
+                        running = running.id,
+                        "Fire skipped: the job is still running."
+                    ),
+                    Ok(Claim::Duplicate) => tracing::debug!(
+                        job = %spec.job,
+                        "Fire already claimed by another scheduler."
+                    ),
+                    Err(error) => {
+                        tracing::error!(job = %spec.job, %error, "Could not claim a fire.");
+                    }
                 }
-                Ok(claim) => tracing::info!(job = %due.spec.job, ?claim, "Fire not started."),
-                Err(error) => tracing::error!(job = %due.spec.job, %error, "Could not claim a fire."),
+            }
+            if let Some(execution) = started {
+                execute(&runner, execution, hard_stop).await;
             }
             run_ended.notify_one();
         });
@@ -160,15 +187,16 @@ impl Service {
                     });
                 }
                 Ok(None) => {}
-                Err(error) => tracing::error!(run = queued.id, %error, "Could not start a queued run."),
+                Err(error) => {
+                    tracing::error!(run = queued.id, %error, "Could not start a queued run.")
+                }
             }
         }
     }
 
     async fn prune(&self) {
-        let keep = chrono::TimeDelta::days(i64::from(
-            self.runner.config().scheduler.history_keep_days,
-        ));
+        let keep =
+            chrono::TimeDelta::days(i64::from(self.runner.config().scheduler.history_keep_days));
         let before = crate::clock::now() - keep;
         match self.runner.store().prune(before, 1000).await {
             Ok(0) => {}

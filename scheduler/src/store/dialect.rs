@@ -29,9 +29,10 @@ pub(super) trait Dialect {
         &self,
     ) -> impl Future<Output = Result<Transaction<'static, Self::Db>, sqlx::Error>> + Send;
 
-    /// One `INSERT ... SELECT` adding `$2` terminal executions of job `$1`, one per minute,
-    /// the newest ending a few seconds after the Unix time `$3` minus a minute. Binds:
-    /// `$1` job (text), `$2` count (int8), `$3` now as Unix seconds (int8).
+    /// One `INSERT ... SELECT` adding `$2` finished executions of job `$1`: one fire per minute,
+    /// the newest a minute before the Unix time `$3`, each ended within 45 s of its fire. Fires
+    /// already recorded for the job are skipped. Binds: `$1` job (text), `$2` count (int8),
+    /// `$3` now as Unix seconds (int8).
     fn synthetic_history_sql(&self) -> &'static str;
 }
 
@@ -78,6 +79,8 @@ impl Dialect for PgPool {
     }
 
     fn synthetic_history_sql(&self) -> &'static str {
+        // An anti-join rather than `ON CONFLICT DO NOTHING`: speculative insertion made a
+        // million-row run about 40% slower here (20 s against 14 s).
         concat!(
             "INSERT INTO executions (job, trigger, requested_by, host, scheduled_for, queued_at, ",
             "started_at, entered_at, finished_at, status, attempt, error, params, plugin, ",
@@ -90,7 +93,8 @@ impl Dialect for PgPool {
             "1, CASE WHEN i % 53 = 0 THEN 'synthetic failure' END, '{}', 'synthetic', '1.0.0' ",
             "FROM generate_series(1::int8, $2::int8) AS g(i), ",
             "LATERAL (SELECT ($3::int8 - ($2::int8 - i + 1) * 60)::float8 AS t) AS fire ",
-            "ON CONFLICT DO NOTHING"
+            "WHERE NOT EXISTS (SELECT 1 FROM executions e ",
+            "WHERE e.job = $1 AND e.scheduled_for = to_timestamp(t) AND e.attempt = 1)"
         )
     }
 }

@@ -16,7 +16,7 @@ use super::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 /// Inserts an execution unless it collides with a unique key (fire key, `retry_of`).
-/// Binds: see [`insert_execution!`].
+/// Binds: see `insert_execution!`.
 const INSERT_EXECUTION: &str = concat!(
     "INSERT INTO executions (job, trigger, requested_by, host, scheduled_for, queued_at, ",
     "finished_at, status, attempt, retry_of, not_before, error, params, plugin) ",
@@ -144,6 +144,9 @@ impl Store {
     /// - A scheduled fire already claimed (same job, `scheduled_for` and attempt), here or by
     ///   another scheduler: nothing is inserted → [`Claim::Duplicate`].
     ///
+    /// A claim does not line up behind executions already queued for the job: when the lease is
+    /// free it starts at once. Queued executions start through [`Store::dispatch`].
+    ///
     /// # Invariants
     /// Two schedulers claiming one fire at once: exactly one inserts it. Two claims of one job at
     /// once: at most one starts. The unique fire index and the lease row decide, inside one
@@ -162,17 +165,19 @@ impl Store {
         let expires_at = expiry(now, lease.ttl)?;
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            let no_end: Option<DateTime<Utc>> = None;
+            let no_error: Option<&str> = None;
             let inserted =
-                insert_execution!(&mut *tx, new, Status::Queued, None::<DateTime<Utc>>, None::<&str>, now)
-                    .await?;
+                insert_execution!(&mut *tx, new, Status::Queued, no_end, no_error, now).await?;
             let Some(inserted) = rows::execution(inserted)? else {
                 tx.rollback().await?;
                 return Ok(Claim::Duplicate);
             };
             let mut running = None;
             for _ in 0..LEASE_READS {
-                let taken = take_lease!(&mut *tx, &new.job, inserted.id, &lease.holder, now, expires_at)
-                    .await?;
+                let taken =
+                    take_lease!(&mut *tx, &new.job, inserted.id, &lease.holder, now, expires_at)
+                        .await?;
                 if taken.is_some() {
                     let started = sqlx::query_as::<_, ExecutionRow>(MARK_RUNNING)
                         .bind(inserted.id)
@@ -245,7 +250,8 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(None);
             };
-            let taken = take_lease!(&mut *tx, &started.job, id, &lease.holder, now, expires_at).await?;
+            let taken =
+                take_lease!(&mut *tx, &started.job, id, &lease.holder, now, expires_at).await?;
             if taken.is_none() {
                 tx.rollback().await?;
                 return Ok(None);
@@ -415,11 +421,12 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                let renewed: Option<i64> =
-                    sqlx::query_scalar("SELECT execution_id FROM job_leases WHERE execution_id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                let renewed: Option<i64> = sqlx::query_scalar(
+                    "SELECT execution_id FROM job_leases WHERE execution_id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
                 if ended.is_some() && renewed.is_none() {
                     tx.commit().await?;
                     ended
@@ -467,9 +474,10 @@ impl Store {
             params: failed.params.clone(),
             plugin: failed.plugin.clone(),
         };
+        let no_end: Option<DateTime<Utc>> = None;
+        let no_error: Option<&str> = None;
         let inserted = with_pool!(self, pool => {
-            insert_execution!(pool, retry, Status::Queued, None::<DateTime<Utc>>, None::<&str>, now)
-                .await?
+            insert_execution!(pool, retry, Status::Queued, no_end, no_error, now).await?
         });
         rows::execution(inserted)
     }

@@ -1,9 +1,9 @@
 //! The history store: every SQL statement Ferry runs against its own database lives here.
 //!
 //! One [`Store`] serves two backends, SQLite (the embedded default: one file, WAL) and PostgreSQL
-//! (several schedulers sharing one history). There is one body per method: [`with_pool!`]
+//! (several schedulers sharing one history). There is one body per method: `with_pool!`
 //! expands the same sqlx code once per pool type, and the few statements that must differ per
-//! backend live in [`dialect`]. The schema comes from twin migration folders
+//! backend live in `dialect.rs`. The schema comes from twin migration folders
 //! (`migrations/sqlite`, `migrations/postgres`, identical version lists), embedded at compile time
 //! and applied by [`Store::open`].
 //!
@@ -75,7 +75,7 @@ pub struct Store {
     backend: Backend,
 }
 
-/// The pool behind a [`Store`]; matched by [`with_pool!`].
+/// The pool behind a [`Store`]; matched by `with_pool!`.
 #[derive(Debug, Clone)]
 enum Backend {
     Sqlite(SqlitePool),
@@ -89,7 +89,8 @@ impl Store {
     ///   directory, `sqlite:///abs/path` is absolute. The folder and the file are created when
     ///   missing. Connections use WAL, `synchronous=NORMAL`, foreign keys and a 10 s busy timeout.
     /// - `postgres://...` or `postgresql://...`: any libpq-style URL sqlx accepts, including
-    ///   `?options[search_path]=SCHEMA`.
+    ///   `?options[search_path]=SCHEMA` for an existing schema (see
+    ///   [`Store::open_postgres_in_schema`] to create it).
     ///
     /// # Errors
     /// [`StoreError::UnsupportedUrl`] for another scheme, [`StoreError::InvalidUrl`],
@@ -184,6 +185,25 @@ impl Store {
                 backend: "sqlite",
                 source,
             })?;
+        // sqlx's SQLite migrator takes no lock, so two processes opening a new store at once
+        // (`ferry serve` and `ferry history`, say) would both create the tables. An exclusive
+        // flock on the database file serialises them; SQLite's own locks are POSIX record
+        // locks, which flock does not touch.
+        let migrating = if is_in_memory(&path) {
+            None
+        } else {
+            let file = std::fs::File::open(&path).map_err(|source| StoreError::CreateDir {
+                path: path.clone(),
+                source,
+            })?;
+            let locked = tokio::task::spawn_blocking(move || {
+                nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            })
+            .await
+            .ok()
+            .and_then(Result::ok);
+            Some(locked)
+        };
         SQLITE_MIGRATOR
             .run(&pool)
             .await
@@ -191,6 +211,7 @@ impl Store {
                 backend: "sqlite",
                 source,
             })?;
+        drop(migrating);
         tracing::debug!(path = %path.display(), "Store opened.");
         Ok(Store {
             backend: Backend::Sqlite(pool),

@@ -204,6 +204,10 @@ pub struct LeaseHolder {
 }
 
 /// The result of a claim.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per claim, never stored in bulk"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
     /// The execution was inserted as `running` and holds the job's lease.

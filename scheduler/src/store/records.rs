@@ -55,7 +55,8 @@ impl Store {
     pub async fn add_table_stat(&self, id: i64, stat: &TableStat) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO table_stats (execution_id, position, table_name, rows, seconds, action) \
+                "INSERT INTO table_stats \
+                 (execution_id, position, table_name, rows, seconds, action) \
                  SELECT $1, COALESCE(MAX(position), 0) + 1, $2, $3, $4, $5 \
                  FROM table_stats WHERE execution_id = $1",
             )

@@ -12,11 +12,13 @@ impl Store {
     /// A database error.
     pub async fn state_get(&self, job: &str, key: &str) -> Result<Option<String>, StoreError> {
         let value = with_pool!(self, pool => {
-            sqlx::query_scalar::<_, String>("SELECT value FROM job_state WHERE job = $1 AND key = $2")
-                .bind(job)
-                .bind(key)
-                .fetch_optional(pool)
-                .await?
+            sqlx::query_scalar::<_, String>(
+                "SELECT value FROM job_state WHERE job = $1 AND key = $2",
+            )
+            .bind(job)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
         });
         Ok(value)
     }

@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// What the worker is asked to do.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one request per worker process; boxing would buy nothing"
+)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum WorkerRequest {
