@@ -11,3 +11,5 @@ mod overlap;
 mod check;
 // `ferry serve`: fires, misfires, abandoned runs, two schedulers, shutdown.
 mod serve;
+// jobs, history, logs, check and plugins as read commands.
+mod read_commands;

@@ -17,6 +17,10 @@ pub(crate) struct Args {
     /// Keep printing new lines until the run ends.
     #[arg(short, long)]
     follow: bool,
+    /// Print JSON: an array of lines; with --follow, one JSON object per line as it arrives
+    /// (see docs/cli-json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 pub(crate) async fn exec(args: Args, config: &Path) -> anyhow::Result<Exit> {
@@ -34,7 +38,11 @@ pub(crate) async fn exec(args: Args, config: &Path) -> anyhow::Result<Exit> {
         if let Some(last) = lines.last() {
             after = last.seq;
         }
-        output::logs(&lines, ctx.tz());
+        match (args.json, args.follow) {
+            (false, _) => output::logs(&lines, ctx.tz()),
+            (true, false) => output::logs_json(&lines, ctx.tz()),
+            (true, true) => output::logs_json_lines(&lines, ctx.tz()),
+        }
         if !args.follow || (execution.status.is_terminal() && lines.is_empty()) {
             break;
         }

@@ -250,6 +250,24 @@ pub(crate) fn logs(lines: &[LogLine], tz: Tz) {
     }
 }
 
+fn log_json(l: &LogLine, tz: Tz) -> Value {
+    json!({"seq": l.seq, "ts": display::rfc3339(l.ts, tz), "level": l.level, "message": l.message})
+}
+
+/// `ferry logs --json`: one array.
+pub(crate) fn logs_json(lines: &[LogLine], tz: Tz) {
+    json(&Value::Array(
+        lines.iter().map(|l| log_json(l, tz)).collect(),
+    ));
+}
+
+/// `ferry logs --json --follow`: one compact JSON object per line, as lines arrive.
+pub(crate) fn logs_json_lines(lines: &[LogLine], tz: Tz) {
+    for l in lines {
+        line(&log_json(l, tz).to_string());
+    }
+}
+
 /// One log line: time, level, message.
 pub(crate) fn log_line(l: &LogLine, tz: Tz) -> String {
     format!(
@@ -334,4 +352,41 @@ pub(crate) fn jobs(rows: &[JobRow], as_json: bool) {
 pub(crate) fn run_summary(detail: &Detail, tz: Tz) {
     line("");
     show(detail, tz, false);
+}
+
+/// A job as `ferry check --json` lists it.
+#[derive(Debug)]
+pub(crate) struct CheckedJob {
+    pub(crate) name: String,
+    pub(crate) plugin: String,
+    pub(crate) enabled: bool,
+    pub(crate) schedule: Option<String>,
+    pub(crate) timezone: Tz,
+    pub(crate) next_fires: Vec<DateTime<Utc>>,
+}
+
+/// `ferry check --json`: `{config, ok, errors: [...], jobs: [...]}`.
+pub(crate) fn check_json<'a>(
+    config: &std::path::Path,
+    errors: impl Iterator<Item = &'a crate::config::Diagnostic>,
+    jobs: &[CheckedJob],
+) {
+    let errors: Vec<Value> = errors
+        .map(|d| {
+            json!({"file": d.file, "line": d.line, "col": d.col, "key": d.key,
+                   "message": d.message})
+        })
+        .collect();
+    let jobs: Vec<Value> = jobs
+        .iter()
+        .map(|j| {
+            json!({
+                "name": j.name, "plugin": j.plugin, "enabled": j.enabled,
+                "schedule": j.schedule, "timezone": j.timezone.name(),
+                "next_fires": j.next_fires.iter()
+                    .map(|t| display::rfc3339(*t, j.timezone)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json(&json!({"config": config, "ok": errors.is_empty(), "errors": errors, "jobs": jobs}));
 }
