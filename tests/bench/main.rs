@@ -152,9 +152,10 @@ fn history_time(n: i64) {
                   c = sqlite3.connect(sys.argv[1])\n\
                   rows = c.execute('SELECT * FROM executions ORDER BY id DESC LIMIT 50').fetchall()\n\
                   print(json.dumps(rows))\n";
+    let python = python_executable();
     let reference = median(runs, || {
         let t = Instant::now();
-        let out = Command::new("python3")
+        let out = Command::new(&python)
             .arg("-c")
             .arg(script)
             .arg(&db)
@@ -191,6 +192,17 @@ fn history_time(n: i64) {
     } else {
         println!("  reference: python3 not available");
     }
+}
+
+/// The real Python interpreter, not a version-manager shim (whose own start-up would be timed).
+fn python_executable() -> std::path::PathBuf {
+    Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().into())
+        .unwrap_or_else(|| "python3".into())
 }
 
 fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {

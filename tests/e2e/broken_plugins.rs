@@ -1,3 +1,6 @@
+//! Plugins that panic, abort, segfault, exit, print to stdout, hang past their timeout or speak
+//! another ABI: each fails only its own run, with a reason an operator can act on.
+
 use ferry_tests::{Sandbox, plugin};
 
 /// Runs the misbehaving plugin in `mode`; returns the recorded execution.

@@ -1,3 +1,5 @@
+//! `ferry check`: every configuration error with file, line and key; next fires when valid.
+
 use ferry_tests::Sandbox;
 
 #[test]

@@ -13,3 +13,5 @@ mod check;
 mod serve;
 // jobs, history, logs, check and plugins as read commands.
 mod read_commands;
+// Repository rules: module docs, twin migrations, where unsafe may live.
+mod tidy;

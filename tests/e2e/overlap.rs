@@ -1,3 +1,5 @@
+//! Overlap policies: `ferry run` refuses a busy job (exit 3) or queues behind it.
+
 use ferry_tests::{Sandbox, of_job, wait_exit};
 use std::time::Duration;
 

@@ -1,3 +1,5 @@
+//! The read commands: `jobs`, `history`, `logs -f`, `check --json`, `plugins`.
+
 use ferry_tests::{Sandbox, of_job, wait_exit};
 use std::time::Duration;
 

@@ -1,3 +1,5 @@
+//! `ferry run`: the summary, history rows, exit codes, parameters, job state and secrets.
+
 use ferry_tests::{Backend, Sandbox};
 
 const HELLO: &str = r#"

@@ -1,3 +1,6 @@
+//! `ferry serve`: fires on time, misfires after downtime, abandoned runs, two schedulers on one
+//! PostgreSQL, crash isolation and the two-phase shutdown.
+
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use ferry_tests::{Backend, Sandbox, of_job, plugin, signal, wait_exit};
 use nix::sys::signal::Signal;
