@@ -264,7 +264,7 @@ impl Recorder<'_> {
             (None, Some((OutcomeStatus::Warning, message))) => (Status::Warning, message),
             (None, Some((OutcomeStatus::Failed, message))) => (Status::Failed, message),
             (None, None) => {
-                let mut error = format!("the {}", exit.describe());
+                let mut error = format!("{} before reporting an outcome", exit.describe());
                 if !self.last_stderr.is_empty() {
                     error.push_str(": ");
                     error.push_str(&self.last_stderr.join(" | "));
