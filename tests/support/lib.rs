@@ -9,6 +9,8 @@
     reason = "a synchronous harness: it polls real processes from plain test threads"
 )]
 
+pub mod peers;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -170,6 +172,21 @@ impl Sandbox {
         std::fs::read_to_string(self.path().join(format!("{name}.err"))).unwrap_or_default()
     }
 
+    /// What every background `ferry` of this sandbox printed on stderr, for failure messages.
+    pub fn background_output(&self) -> String {
+        let mut out = String::new();
+        if let Ok(dir) = std::fs::read_dir(self.path()) {
+            for entry in dir.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "err") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    out.push_str(&format!("--- {}\n{text}\n", path.display()));
+                }
+            }
+        }
+        out
+    }
+
     /// `ferry history --json` (all of it, newest first).
     pub fn history(&self) -> Vec<Value> {
         let run = self.ferry(&["history", "--json", "--limit", "100000"]);
@@ -202,8 +219,9 @@ impl Sandbox {
             }
             assert!(
                 start.elapsed() < timeout,
-                "timed out waiting for {what}; history: {}",
-                serde_json::to_string_pretty(&history).unwrap_or_default()
+                "timed out waiting for {what}; history: {}\n{}",
+                serde_json::to_string_pretty(&history).unwrap_or_default(),
+                self.background_output()
             );
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -6,7 +6,7 @@
 
 use crate::display;
 use crate::run::RunParams;
-use crate::store::model::{Execution, FileRecord, LogLine, TableStat};
+use crate::store::model::{Execution, FileRecord, LogLine, TableStat, TransferRecord};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use comfy_table::{CellAlignment, Table, presets};
@@ -141,18 +141,68 @@ fn first_line(text: &str) -> String {
 pub(crate) struct Detail {
     pub(crate) execution: Execution,
     pub(crate) tables: Vec<TableStat>,
+    /// Files moved to or from file servers, in the order they finished.
+    pub(crate) transfers: Vec<TransferRecord>,
     pub(crate) files: Vec<FileRecord>,
     /// Warning and error lines of the log.
     pub(crate) problems: Vec<LogLine>,
 }
 
-/// `ferry show`: header, the Table | Rows | Seconds view, files, errors.
+/// One transfer in the documented JSON shape.
+fn transfer_json(t: &TransferRecord, tz: Tz) -> Value {
+    json!({
+        "direction": t.direction,
+        "connection": t.connection,
+        "remote_path": t.remote_path,
+        "local_path": t.local_path,
+        "bytes": t.bytes,
+        "seconds": t.seconds,
+        "sha256": t.sha256,
+        "recorded_at": display::rfc3339(t.recorded_at, tz),
+    })
+}
+
+/// The "Files moved" table of `ferry show`.
+fn transfers_table(transfers: &[TransferRecord]) -> Table {
+    /// Hex digits of the checksum shown; `--json` has all of them.
+    const SHA_SHOWN: usize = 12;
+    let mut t = table(&[
+        "Direction",
+        "Connection",
+        "Remote path",
+        "Local path",
+        "Bytes",
+        "Seconds",
+        "SHA-256",
+    ]);
+    for x in transfers {
+        t.add_row(vec![
+            x.direction.clone(),
+            x.connection.clone(),
+            x.remote_path.clone(),
+            x.local_path.clone(),
+            x.bytes.to_string(),
+            format!("{:.2}", x.seconds),
+            x.sha256.chars().take(SHA_SHOWN).collect(),
+        ]);
+    }
+    right(&mut t, &[4, 5]);
+    t
+}
+
+/// `ferry show`: header, the Table | Rows | Seconds view, files moved, files, errors.
 pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
     let e = &detail.execution;
     if as_json {
         let mut value = execution_json(e, tz);
         value["tables"] = json!(detail.tables);
-        value["transfers"] = json!([]);
+        value["transfers"] = Value::Array(
+            detail
+                .transfers
+                .iter()
+                .map(|t| transfer_json(t, tz))
+                .collect(),
+        );
         value["files"] = Value::Array(
             detail
                 .files
@@ -218,6 +268,11 @@ pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
         }
         right(&mut t, &[1, 2]);
         line(&t.to_string());
+    }
+    if !detail.transfers.is_empty() {
+        line("");
+        line("Files moved:");
+        line(&transfers_table(&detail.transfers).to_string());
     }
     if !detail.files.is_empty() {
         line("");

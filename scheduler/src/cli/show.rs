@@ -30,6 +30,7 @@ pub(crate) async fn detail(store: &Store, run: i64) -> anyhow::Result<Detail> {
         .await?
         .with_context(|| format!("no run #{run} in history"))?;
     let tables = store.tables(run).await?;
+    let transfers = store.transfers(run).await?;
     let files = store.files(run).await?;
     let problems = store
         .logs(run, None, i64::MAX)
@@ -40,6 +41,7 @@ pub(crate) async fn detail(store: &Store, run: i64) -> anyhow::Result<Detail> {
     Ok(Detail {
         execution,
         tables,
+        transfers,
         files,
         problems,
     })

@@ -1,4 +1,5 @@
-//! The configuration area's error type, for failures after loading (resolving secrets) and for
+//! The configuration area's error type, for failures after loading (resolving job and
+//! connection secrets) and for
 //! carrying load diagnostics into the crate error.
 
 use super::Diagnostics;
@@ -6,7 +7,7 @@ use std::path::PathBuf;
 
 /// What can go wrong with configuration once it is loaded.
 ///
-/// Messages name the job and the variable or file, never a secret's value.
+/// Messages name the job or connection and the variable or file, never a secret's value.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file did not validate; the diagnostics say where and why.
@@ -32,6 +33,33 @@ pub enum ConfigError {
     #[error("job {job}: secret `{name}` reads file {}: {source}", path.display())]
     SecretFile {
         job: String,
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A connection's `NAME_env = "VAR"` names an environment variable that is not set.
+    #[error(
+        "connection {connection}: secret `{name}` reads environment variable {var}, which is not set"
+    )]
+    ConnectionSecretEnvMissing {
+        connection: String,
+        name: String,
+        var: String,
+    },
+    /// A connection's `NAME_env = "VAR"` names an environment variable whose value is not UTF-8.
+    #[error(
+        "connection {connection}: secret `{name}` reads environment variable {var}, which is not valid UTF-8"
+    )]
+    ConnectionSecretEnvNotUnicode {
+        connection: String,
+        name: String,
+        var: String,
+    },
+    /// A connection's `NAME_file = "/path"` names a file that cannot be read as UTF-8 text.
+    #[error("connection {connection}: secret `{name}` reads file {}: {source}", path.display())]
+    ConnectionSecretFile {
+        connection: String,
         name: String,
         path: PathBuf,
         #[source]

@@ -3,12 +3,14 @@
 //! - `raw`: the text as written, in serde types with spans: syntax, known keys, value types, no
 //!   inline secrets.
 //! - `validate`: every value interpreted once (cron, zones, durations, plugin paths, secret
-//!   references), so that nothing after `config` re-checks a string.
+//!   references, connections, file patterns, the connection each fetch, upload and arrival
+//!   trigger names), so that nothing after `config` re-checks a string.
 //!
 //! Every problem is collected (not just the first) as a [`Diagnostic`] printed
 //! `file:line:col: key: message`. [`check_settings`] checks a job's settings against its
 //! plugin's schema later, through the [`SourceMap`] kept in [`Config::sources`].
-//! [`resolve_secrets`] reads a job's secrets at run time; nothing here ever holds a secret value.
+//! [`resolve_secrets`] reads a job's secrets at run time and [`resolve_connection_secrets`] a
+//! connection's; nothing here ever holds a secret value.
 
 mod diagnostic;
 mod error;
@@ -21,11 +23,14 @@ mod validate;
 pub use diagnostic::{Diagnostic, Diagnostics, Location, SourceMap};
 pub use error::ConfigError;
 pub use model::*;
-pub use secret::{is_secret_key, resolve_secrets};
+pub use secret::{ResolvedCredentials, is_secret_key, resolve_connection_secrets, resolve_secrets};
 pub use settings::check_settings;
 pub use validate::{
-    DEFAULT_DATABASE, DEFAULT_HISTORY_KEEP_DAYS, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_PLUGIN_DIR,
-    DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_CAP, DEFAULT_WORK_DIR, plugin_library, system_timezone,
+    DEFAULT_ARRIVAL_POLL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTION_RETRIES,
+    DEFAULT_CONNECTION_RETRY_BACKOFF, DEFAULT_DATABASE, DEFAULT_FTP_PORT,
+    DEFAULT_HISTORY_KEEP_DAYS, DEFAULT_IO_TIMEOUT, DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_PATTERN,
+    DEFAULT_PLUGIN_DIR, DEFAULT_REMOTE_DIR, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_CAP,
+    DEFAULT_SFTP_PORT, DEFAULT_WORK_DIR, plugin_library, system_timezone,
 };
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
 //! The validated configuration: what every stage after `config` works with.
 //!
 //! Nothing here is a raw string that needs re-checking: schedules are parsed, zones resolved,
-//! durations parsed, plugin paths resolved, settings validated against the plugin's schema.
+//! durations parsed, plugin paths resolved, settings validated against the plugin's schema,
+//! file patterns compiled, connection names checked against `[connections]`.
 
 use super::SourceMap;
 use crate::schedule::Schedule;
@@ -16,6 +17,8 @@ pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     pub scheduler: SchedulerSettings,
+    /// File-server connections by name, in name order (`[connections.NAME]`).
+    pub connections: BTreeMap<String, ConnectionSpec>,
     /// Jobs by name, in name order.
     pub jobs: BTreeMap<String, JobSpec>,
     /// Where each key was written, for diagnostics made after loading (plugin settings checks).
@@ -62,6 +65,148 @@ pub struct JobSpec {
     pub settings: serde_json::Value,
     /// Secret references found in `settings`: setting base name → where to read it.
     pub secrets: BTreeMap<String, SecretRef>,
+    /// `fetch = [...]`: run before the plugin, in order; files land in the job's inbox.
+    pub fetch: Vec<FetchStep>,
+    /// `upload = [...]`: run after the plugin, in order, for files in the job's outbox.
+    pub upload: Vec<UploadStep>,
+    /// `trigger = { arrival = {...} }`: also run when a new stable file appears.
+    pub arrival: Option<ArrivalTrigger>,
+}
+
+/// `[connections.NAME]`: a file server (or local folder) jobs fetch from and upload to.
+///
+/// Secrets are references only; [`super::resolve_connection_secrets`] reads them at run time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionSpec {
+    pub name: String,
+    pub kind: ConnectionKind,
+    /// The longest wait to connect and log in. Default 15 s.
+    pub connect_timeout: Duration,
+    /// The longest wait for any single read, write or command once connected. Default 60 s.
+    pub io_timeout: Duration,
+    /// How many times a transient failure (refused, reset, timed out) is retried. Default 3.
+    pub retries: u32,
+    /// The wait before the first retry, doubled for each further one. Default 2 s.
+    pub retry_backoff: Duration,
+}
+
+/// What kind of server a connection reaches, with what only that kind needs.
+///
+/// A job's `remote_dir` is relative to the connection's root (`path` for local, the login
+/// directory for sftp and ftp) unless it is absolute.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectionKind {
+    /// `kind = "sftp"`: SSH file transfer. The host key is always checked against `known_hosts`.
+    Sftp {
+        host: String,
+        /// Default 22.
+        port: u16,
+        user: String,
+        /// A private key file (OpenSSH or PEM), absolute.
+        private_key: Option<PathBuf>,
+        /// The key's passphrase (`passphrase_env` / `passphrase_file`); only with `private_key`.
+        passphrase: Option<SecretRef>,
+        /// `password_env` / `password_file`. At least one of `private_key` and `password` is set.
+        password: Option<SecretRef>,
+        /// The OpenSSH known_hosts file, absolute. Required; it may not exist yet
+        /// (`ferry connections trust NAME` creates it).
+        known_hosts: PathBuf,
+    },
+    /// `kind = "ftp"` or `kind = "ftps"` (explicit TLS, `AUTH TLS`).
+    Ftp {
+        host: String,
+        /// Default 21.
+        port: u16,
+        user: String,
+        /// `password_env` / `password_file`; `None` logs in with an empty password.
+        password: Option<SecretRef>,
+        /// Passive mode (the client opens the data connections). Default true.
+        passive: bool,
+        /// True for `ftps`: the control and data channels are TLS, the certificate verified.
+        tls: bool,
+        /// ftps only: verify against this CA bundle (PEM, absolute) instead of the system roots.
+        ca_file: Option<PathBuf>,
+    },
+    /// `kind = "local"`: a directory on this machine (a drop folder), absolute.
+    Local { path: PathBuf },
+}
+
+impl ConnectionKind {
+    /// The `kind` as written: `sftp`, `ftp`, `ftps` or `local`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ConnectionKind::Sftp { .. } => "sftp",
+            ConnectionKind::Ftp { tls: false, .. } => "ftp",
+            ConnectionKind::Ftp { tls: true, .. } => "ftps",
+            ConnectionKind::Local { .. } => "local",
+        }
+    }
+
+    /// Where it points, for listings: `user@host:port` or the local path.
+    pub fn target(&self) -> String {
+        match self {
+            ConnectionKind::Sftp {
+                host, port, user, ..
+            }
+            | ConnectionKind::Ftp {
+                host, port, user, ..
+            } => format!("{user}@{host}:{port}"),
+            ConnectionKind::Local { path } => path.display().to_string(),
+        }
+    }
+}
+
+/// One `fetch = [{ connection, remote_dir, pattern, required, after }]` step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchStep {
+    /// A name in [`Config::connections`] (checked at load).
+    pub connection: String,
+    /// The folder to list, relative to the connection's root unless absolute. Default `.`.
+    pub remote_dir: String,
+    /// Which file names to fetch (a glob on the name alone, no `/`). Default `*`.
+    pub pattern: glob::Pattern,
+    /// Each must match at least one fetched file, or the run fails naming the missing ones.
+    /// A name without wildcards is a pattern that matches only itself.
+    pub required: Vec<glob::Pattern>,
+    /// What happens to a remote file once it is safely in the inbox. Default `Keep`.
+    pub after: AfterFetch,
+}
+
+/// `after = "keep" | "delete" | "archive:DIR"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterFetch {
+    /// Leave the remote file where it is.
+    Keep,
+    /// Delete the remote file.
+    Delete,
+    /// Move the remote file into this folder (relative to the connection's root unless
+    /// absolute; never empty).
+    Archive(String),
+}
+
+/// One `upload = [{ connection, remote_dir, pattern }]` step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadStep {
+    /// A name in [`Config::connections`] (checked at load).
+    pub connection: String,
+    /// The folder to upload into, relative to the connection's root unless absolute.
+    /// Default `.`.
+    pub remote_dir: String,
+    /// Which files of the outbox to upload (a glob on the name alone). Default `*`.
+    pub pattern: glob::Pattern,
+}
+
+/// `trigger = { arrival = { connection, remote_dir, pattern, poll } }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrivalTrigger {
+    /// A name in [`Config::connections`] (checked at load).
+    pub connection: String,
+    /// The folder to watch, relative to the connection's root unless absolute. Default `.`.
+    pub remote_dir: String,
+    /// Which file names count (a glob on the name alone). Default `*`.
+    pub pattern: glob::Pattern,
+    /// How often the folder is listed. Default 5 minutes; never zero.
+    pub poll: Duration,
 }
 
 /// Where a secret is read from at run time. The value itself never sits in the configuration.

@@ -2,9 +2,9 @@
 //!
 //! Nothing here interprets a value (no cron, zone or duration parsing: that is `validate`); this
 //! stage only checks the shape: syntax, known keys, value types, and that no secret is written
-//! inline. Each section (`[scheduler]`, each `[jobs.NAME]`) is deserialized on its own, and a key
-//! that fails is reported and dropped before trying again, so one run reports every bad key of
-//! the file rather than the first.
+//! inline. Each section (`[scheduler]`, each `[connections.NAME]`, each `[jobs.NAME]`) is
+//! deserialized on its own, and a key that fails is reported and dropped before trying again, so
+//! one run reports every bad key of the file rather than the first.
 
 use super::diagnostic::{self, Diagnostic, LineIndex, Location, SourceMap};
 use super::secret;
@@ -27,6 +27,98 @@ pub(crate) struct RawScheduler {
     pub(crate) max_concurrent_runs: Option<Spanned<usize>>,
 }
 
+/// `[connections.NAME]` as written: the keys of every kind in one table; `validate` checks
+/// which apply to the connection's `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConnection {
+    pub(crate) kind: Option<Spanned<RawConnectionKind>>,
+    pub(crate) host: Option<Spanned<String>>,
+    pub(crate) port: Option<Spanned<u16>>,
+    pub(crate) user: Option<Spanned<String>>,
+    /// The path of a key file (exempt from the inline-secret rule; `validate` refuses key text).
+    pub(crate) private_key: Option<Spanned<String>>,
+    pub(crate) passphrase_env: Option<Spanned<String>>,
+    pub(crate) passphrase_file: Option<Spanned<String>>,
+    pub(crate) password_env: Option<Spanned<String>>,
+    pub(crate) password_file: Option<Spanned<String>>,
+    pub(crate) known_hosts: Option<Spanned<String>>,
+    pub(crate) passive: Option<Spanned<bool>>,
+    pub(crate) ca_file: Option<Spanned<String>>,
+    pub(crate) path: Option<Spanned<String>>,
+    pub(crate) connect_timeout: Option<Spanned<String>>,
+    pub(crate) io_timeout: Option<Spanned<String>>,
+    pub(crate) retries: Option<Spanned<u32>>,
+    pub(crate) retry_backoff: Option<Spanned<String>>,
+}
+
+/// `kind = "sftp" | "ftp" | "ftps" | "local"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RawConnectionKind {
+    Sftp,
+    Ftp,
+    Ftps,
+    Local,
+}
+
+impl RawConnectionKind {
+    /// The kind as written.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RawConnectionKind::Sftp => "sftp",
+            RawConnectionKind::Ftp => "ftp",
+            RawConnectionKind::Ftps => "ftps",
+            RawConnectionKind::Local => "local",
+        }
+    }
+}
+
+/// A connection section: its name as written (with the name's span) and its keys.
+#[derive(Debug)]
+pub(crate) struct RawConnectionEntry {
+    pub(crate) name: String,
+    pub(crate) name_span: Range<usize>,
+    pub(crate) connection: RawConnection,
+}
+
+/// One `fetch = [{ ... }]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFetch {
+    pub(crate) connection: Option<Spanned<String>>,
+    pub(crate) remote_dir: Option<Spanned<String>>,
+    pub(crate) pattern: Option<Spanned<String>>,
+    pub(crate) required: Option<Vec<Spanned<String>>>,
+    pub(crate) after: Option<Spanned<String>>,
+}
+
+/// One `upload = [{ ... }]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUpload {
+    pub(crate) connection: Option<Spanned<String>>,
+    pub(crate) remote_dir: Option<Spanned<String>>,
+    pub(crate) pattern: Option<Spanned<String>>,
+}
+
+/// `trigger = { arrival = { ... } }` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrigger {
+    pub(crate) arrival: Option<Spanned<RawArrival>>,
+}
+
+/// `arrival = { connection, remote_dir, pattern, poll }` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawArrival {
+    pub(crate) connection: Option<Spanned<String>>,
+    pub(crate) remote_dir: Option<Spanned<String>>,
+    pub(crate) pattern: Option<Spanned<String>>,
+    pub(crate) poll: Option<Spanned<String>>,
+}
+
 /// `[jobs.NAME]` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,12 +135,9 @@ pub(crate) struct RawJob {
     /// Accepted and kept for the notices issue; not interpreted yet.
     #[expect(dead_code, reason = "accepted now, interpreted by the notices issue")]
     pub(crate) notify: Option<IgnoredAny>,
-    /// Accepted (arrays of tables) and left for the transfer issue.
-    #[expect(dead_code, reason = "accepted now, interpreted by the transfer issue")]
-    pub(crate) fetch: Option<Vec<toml::Table>>,
-    /// Accepted (arrays of tables) and left for the transfer issue.
-    #[expect(dead_code, reason = "accepted now, interpreted by the transfer issue")]
-    pub(crate) upload: Option<Vec<toml::Table>>,
+    pub(crate) fetch: Option<Vec<Spanned<RawFetch>>>,
+    pub(crate) upload: Option<Vec<Spanned<RawUpload>>>,
+    pub(crate) trigger: Option<RawTrigger>,
     pub(crate) settings: Option<toml::Table>,
 }
 
@@ -90,6 +179,7 @@ pub(crate) struct RawJobEntry {
 #[derive(Debug, Default)]
 pub(crate) struct RawConfig {
     pub(crate) scheduler: RawScheduler,
+    pub(crate) connections: Vec<RawConnectionEntry>,
     pub(crate) jobs: Vec<RawJobEntry>,
 }
 
@@ -197,6 +287,28 @@ pub(crate) fn parse<'a>(
                     raw.scheduler = s;
                 }
             }
+            "connections" => {
+                let DeValue::Table(connections) = value.get_ref() else {
+                    diags.push(source.at(
+                        &value.span(),
+                        "connections",
+                        "expected a table of connections: [connections.NAME]",
+                    ));
+                    continue;
+                };
+                for (name, connection) in connections.iter() {
+                    let path = diagnostic::join("connections", name.get_ref());
+                    if let Some(c) = deserialize_section::<RawConnection>(
+                        &source, &path, 2, connection, &mut diags,
+                    ) {
+                        raw.connections.push(RawConnectionEntry {
+                            name: name.get_ref().to_string(),
+                            name_span: name.span(),
+                            connection: c,
+                        });
+                    }
+                }
+            }
             "jobs" => {
                 let DeValue::Table(jobs) = value.get_ref() else {
                     diags.push(source.at(
@@ -223,7 +335,7 @@ pub(crate) fn parse<'a>(
             other => diags.push(source.at(
                 &key.span(),
                 &diagnostic::join("", other),
-                format!("unknown key `{other}`, expected `scheduler` or `jobs`"),
+                format!("unknown key `{other}`, expected `scheduler`, `connections` or `jobs`"),
             )),
         }
     }
@@ -292,13 +404,53 @@ fn find_inline_secrets(
                     }
                 }
             }
-            _ if secret::is_secret_key(name) => diags.push(source.at(
+            _ if secret::is_secret_key(name) && !is_key_file_path(&p) => diags.push(source.at(
                 &key.span(),
                 &dotted(&p),
                 secret::inline_secret_message(name),
             )),
             _ => {}
         }
+    }
+}
+
+/// Whether `path` is `connections.NAME.private_key`: a secret-sounding key that holds the path of
+/// a key file, not a secret (`validate` refuses key text written there).
+fn is_key_file_path(path: &[Segment]) -> bool {
+    matches!(path, [Segment::Key(top), Segment::Key(_), Segment::Key(key)]
+        if top == "connections" && key == KEY_FILE_KEY)
+}
+
+/// The one secret-sounding key that holds a path: `[connections.NAME] private_key`.
+const KEY_FILE_KEY: &str = "private_key";
+
+/// Removes every key named like a secret that holds a value (not a table), at any depth, except
+/// `keep` at the top: find_inline_secrets reported them, and they must not be reported again as
+/// unknown keys.
+fn strip_inline_secrets(table: &mut DeTable<'_>, keep: &[&str]) {
+    let inline: Vec<String> = table
+        .iter()
+        .map(|(k, v)| (k.get_ref().as_ref(), v))
+        .filter(|(k, v)| secret::is_secret_key(k) && !v.get_ref().is_table() && !keep.contains(k))
+        .map(|(k, _)| k.to_owned())
+        .collect();
+    for k in &inline {
+        table.remove(k.as_str());
+    }
+    for (_, value) in table.iter_mut() {
+        strip_inline_secrets_in(value.get_mut());
+    }
+}
+
+fn strip_inline_secrets_in(value: &mut DeValue<'_>) {
+    match value {
+        DeValue::Table(t) => strip_inline_secrets(t, &[]),
+        DeValue::Array(items) => {
+            for item in items.iter_mut() {
+                strip_inline_secrets_in(item.get_mut());
+            }
+        }
+        _ => {}
     }
 }
 
@@ -318,14 +470,12 @@ fn deserialize_section<T: DeserializeOwned>(
         return None;
     };
     // Inline secrets were already reported; don't report them again as unknown keys.
-    let secrets: Vec<String> = table
-        .iter()
-        .filter(|(k, v)| secret::is_secret_key(k.get_ref()) && !v.get_ref().is_table())
-        .map(|(k, _)| k.get_ref().to_string())
-        .collect();
-    for k in &secrets {
-        table.remove(k.as_str());
-    }
+    let keep: &[&str] = if path.starts_with("connections.") {
+        &[KEY_FILE_KEY]
+    } else {
+        &[]
+    };
+    strip_inline_secrets(table, keep);
     for _ in 0..=table.len() {
         let error = match T::deserialize(ValueDeserializer::from(value.clone())) {
             Ok(t) => return Some(t),

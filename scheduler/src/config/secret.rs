@@ -1,11 +1,13 @@
-//! Secrets: which keys may never hold a value inline, and resolving a job's secret references
-//! (`NAME_env`, `NAME_file`) at run time.
+//! Secrets: which keys may never hold a value inline, and resolving secret references
+//! (`NAME_env`, `NAME_file`) at run time: a job's settings ([`resolve_secrets`]) and a
+//! connection's password and key passphrase ([`resolve_connection_secrets`]).
 //!
 //! A secret's value never enters the configuration, the store, a log or an error message: the
 //! configuration only says where to read it, and errors name the variable or file.
 
-use super::{ConfigError, JobSpec, SecretRef};
+use super::{ConfigError, ConnectionKind, ConnectionSpec, JobSpec, SecretRef};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// Key names that always hold a secret.
 const SECRET_NAMES: &[&str] = &[
@@ -57,45 +59,136 @@ pub(crate) fn split_reference(key: &str) -> Option<(&str, bool)> {
 pub fn resolve_secrets(job: &JobSpec) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut out = BTreeMap::new();
     for (name, reference) in &job.secrets {
-        let value = match reference {
-            SecretRef::Env(var) => match std::env::var(var) {
-                Ok(v) => v,
-                Err(std::env::VarError::NotPresent) => {
-                    return Err(ConfigError::SecretEnvMissing {
-                        job: job.name.clone(),
-                        name: name.clone(),
-                        var: var.clone(),
-                    });
-                }
-                // The error would carry the raw value: drop it.
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(ConfigError::SecretEnvNotUnicode {
-                        job: job.name.clone(),
-                        name: name.clone(),
-                        var: var.clone(),
-                    });
-                }
-            },
-            SecretRef::File(path) => {
-                let mut text =
-                    std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
-                        job: job.name.clone(),
-                        name: name.clone(),
-                        path: path.clone(),
-                        source,
-                    })?;
+        let value = read(Owner::Job(&job.name), name, reference)?;
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
+/// A connection's secrets, read. `Debug` never shows the values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ResolvedCredentials {
+    /// The login password (`password_env` / `password_file`), if the connection names one.
+    pub password: Option<String>,
+    /// The private key's passphrase (sftp `passphrase_env` / `passphrase_file`), if named.
+    pub passphrase: Option<String>,
+}
+
+impl fmt::Debug for ResolvedCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |v: &Option<String>| if v.is_some() { "Some(***)" } else { "None" };
+        f.debug_struct("ResolvedCredentials")
+            .field("password", &format_args!("{}", shown(&self.password)))
+            .field("passphrase", &format_args!("{}", shown(&self.passphrase)))
+            .finish()
+    }
+}
+
+/// Reads the password and key passphrase `conn` references (local connections have none).
+///
+/// File contents lose one trailing newline, as for [`resolve_secrets`].
+///
+/// # Errors
+/// A variable that is unset or not UTF-8, or a file that cannot be read; the error names the
+/// connection, the secret and the variable or file, never a value.
+pub fn resolve_connection_secrets(
+    conn: &ConnectionSpec,
+) -> Result<ResolvedCredentials, ConfigError> {
+    let owner = Owner::Connection(&conn.name);
+    let read_opt = |name: &str, reference: &Option<SecretRef>| {
+        reference.as_ref().map(|r| read(owner, name, r)).transpose()
+    };
+    match &conn.kind {
+        ConnectionKind::Sftp {
+            password,
+            passphrase,
+            ..
+        } => Ok(ResolvedCredentials {
+            password: read_opt("password", password)?,
+            passphrase: read_opt("passphrase", passphrase)?,
+        }),
+        ConnectionKind::Ftp { password, .. } => Ok(ResolvedCredentials {
+            password: read_opt("password", password)?,
+            passphrase: None,
+        }),
+        ConnectionKind::Local { .. } => Ok(ResolvedCredentials::default()),
+    }
+}
+
+/// Whose secret is being read, for error messages.
+#[derive(Debug, Clone, Copy)]
+enum Owner<'a> {
+    Job(&'a str),
+    Connection(&'a str),
+}
+
+/// Reads one secret `name` of `owner` from where `reference` points.
+fn read(owner: Owner<'_>, name: &str, reference: &SecretRef) -> Result<String, ConfigError> {
+    let name = name.to_owned();
+    match reference {
+        SecretRef::Env(var) => match std::env::var(var) {
+            Ok(v) => Ok(v),
+            Err(std::env::VarError::NotPresent) => {
+                let var = var.clone();
+                Err(match owner {
+                    Owner::Job(job) => ConfigError::SecretEnvMissing {
+                        job: job.to_owned(),
+                        name,
+                        var,
+                    },
+                    Owner::Connection(connection) => ConfigError::ConnectionSecretEnvMissing {
+                        connection: connection.to_owned(),
+                        name,
+                        var,
+                    },
+                })
+            }
+            // The error would carry the raw value: drop it.
+            Err(std::env::VarError::NotUnicode(_)) => {
+                let var = var.clone();
+                Err(match owner {
+                    Owner::Job(job) => ConfigError::SecretEnvNotUnicode {
+                        job: job.to_owned(),
+                        name,
+                        var,
+                    },
+                    Owner::Connection(connection) => ConfigError::ConnectionSecretEnvNotUnicode {
+                        connection: connection.to_owned(),
+                        name,
+                        var,
+                    },
+                })
+            }
+        },
+        SecretRef::File(path) => match std::fs::read_to_string(path) {
+            Ok(mut text) => {
                 if text.ends_with('\n') {
                     text.pop();
                     if text.ends_with('\r') {
                         text.pop();
                     }
                 }
-                text
+                Ok(text)
             }
-        };
-        out.insert(name.clone(), value);
+            Err(source) => {
+                let path = path.clone();
+                Err(match owner {
+                    Owner::Job(job) => ConfigError::SecretFile {
+                        job: job.to_owned(),
+                        name,
+                        path,
+                        source,
+                    },
+                    Owner::Connection(connection) => ConfigError::ConnectionSecretFile {
+                        connection: connection.to_owned(),
+                        name,
+                        path,
+                        source,
+                    },
+                })
+            }
+        },
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -129,6 +222,28 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
+            fetch: Vec::new(),
+            upload: Vec::new(),
+            arrival: None,
+        }
+    }
+
+    fn sftp(password: Option<SecretRef>, passphrase: Option<SecretRef>) -> ConnectionSpec {
+        ConnectionSpec {
+            name: "sis".into(),
+            kind: ConnectionKind::Sftp {
+                host: "sftp.example.org".into(),
+                port: 22,
+                user: "ferry".into(),
+                private_key: Some("/keys/id".into()),
+                passphrase,
+                password,
+                known_hosts: "/keys/known_hosts".into(),
+            },
+            connect_timeout: Duration::from_secs(15),
+            io_timeout: Duration::from_secs(60),
+            retries: 3,
+            retry_backoff: Duration::from_secs(2),
         }
     }
 
@@ -204,6 +319,64 @@ mod tests {
         .to_string();
         assert!(
             err.starts_with("job nightly: secret `token` reads file /nonexistent/ferry/t: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn connection_secrets_are_read_and_hidden_from_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "correct horse\n").unwrap();
+        let want_passphrase = std::env::var("PATH").unwrap();
+        let got = resolve_connection_secrets(&sftp(
+            Some(SecretRef::File(file)),
+            Some(SecretRef::Env("PATH".into())),
+        ))
+        .unwrap();
+        assert_eq!(got.password.as_deref(), Some("correct horse"));
+        assert_eq!(got.passphrase.as_deref(), Some(want_passphrase.as_str()));
+        let debug = format!("{got:?}");
+        assert_eq!(
+            debug,
+            "ResolvedCredentials { password: Some(***), passphrase: Some(***) }"
+        );
+        let none = resolve_connection_secrets(&sftp(None, None)).unwrap();
+        assert_eq!(none, ResolvedCredentials::default());
+        let local = ConnectionSpec {
+            kind: ConnectionKind::Local {
+                path: "/srv/drop".into(),
+            },
+            ..sftp(None, None)
+        };
+        assert_eq!(
+            resolve_connection_secrets(&local).unwrap(),
+            ResolvedCredentials::default()
+        );
+    }
+
+    #[test]
+    fn connection_secret_errors_name_the_connection_not_a_value() {
+        let err = resolve_connection_secrets(&sftp(
+            Some(SecretRef::Env("FERRY_TEST_SURELY_UNSET_VARIABLE".into())),
+            None,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "connection sis: secret `password` reads environment variable FERRY_TEST_SURELY_UNSET_VARIABLE, which is not set"
+        );
+        let err = resolve_connection_secrets(&sftp(
+            None,
+            Some(SecretRef::File("/nonexistent/ferry/pp".into())),
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(
+                "connection sis: secret `passphrase` reads file /nonexistent/ferry/pp: "
+            ),
             "{err}"
         );
     }

@@ -59,6 +59,15 @@ fn the_example_config_loads() {
         serde_json::json!({"greeting": "Hello from Ferry", "rows": 3})
     );
     assert!(hello.secrets.is_empty());
+    assert!(hello.fetch.is_empty() && hello.upload.is_empty() && hello.arrival.is_none());
+    assert_eq!(config.connections.len(), 1);
+    let dropbox = &config.connections["dropbox"];
+    assert_eq!(
+        dropbox.kind,
+        ConnectionKind::Local {
+            path: cwd.join("var/dropbox")
+        }
+    );
     let t: chrono::DateTime<chrono::Utc> = "2026-06-01T12:01:00Z".parse().unwrap();
     let next = hello
         .schedule
@@ -77,6 +86,49 @@ fn the_example_config_loads() {
         config.sources.locate("jobs.hello.settings.rows"),
         (line_of("rows ="), 1)
     );
+}
+
+/// The example file with its commented connection, fetch, upload and trigger examples
+/// uncommented: what an admin gets by removing the `# `.
+fn example_with_transfers_uncommented(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_connection = false;
+    for line in text.lines() {
+        let uncomment = if line.starts_with("# [connections.") {
+            in_connection = true;
+            true
+        } else if in_connection && line.starts_with("# ") && line.contains(" = ") {
+            true
+        } else {
+            in_connection = false;
+            ["# fetch = ", "# upload = ", "# trigger = "]
+                .iter()
+                .any(|p| line.starts_with(p))
+        };
+        out.push_str(if uncomment { &line[2..] } else { line });
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_example_configs_commented_transfer_examples_are_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/ferry.toml");
+    let text = example_with_transfers_uncommented(&std::fs::read_to_string(path).unwrap());
+    let config = loaded(&text);
+    let names: Vec<&str> = config.connections.keys().map(String::as_str).collect();
+    assert_eq!(names, ["dropbox", "sis", "state"]);
+    assert_eq!(config.connections["sis"].kind.as_str(), "sftp");
+    assert_eq!(config.connections["state"].kind.as_str(), "ftps");
+    let hello = &config.jobs["hello"];
+    assert_eq!(hello.fetch.len(), 1);
+    assert_eq!(
+        hello.fetch[0].after,
+        AfterFetch::Archive("processed".into())
+    );
+    assert_eq!(hello.upload.len(), 1);
+    let arrival = hello.arrival.as_ref().unwrap();
+    assert_eq!(arrival.poll, Duration::from_secs(60));
 }
 
 #[test]
@@ -106,6 +158,8 @@ fn a_minimal_job_gets_every_default() {
         }
     );
     assert_eq!(job.settings, serde_json::json!({}));
+    assert!(job.fetch.is_empty() && job.upload.is_empty() && job.arrival.is_none());
+    assert!(config.connections.is_empty());
 }
 
 #[test]
@@ -126,11 +180,11 @@ notify = { to = ["ops@example.org"], on = "failure" }
 
 [[jobs.full-job_1.fetch]]
 connection = "sis"
-dir = "/out"
+remote_dir = "/out"
 
 [[jobs.full-job_1.upload]]
 connection = "state"
-dir = "/in"
+remote_dir = "/in"
 
 [jobs.full-job_1.settings]
 district = "0042"
@@ -140,9 +194,33 @@ tables = ["a", "b"]
 nested = { deep = { x = 1 } }
 db_password_env = "SIS_DB_PASSWORD"
 api_key_file = "secrets/api.key"
+
+[connections.sis]
+kind = "local"
+path = "/srv/sis"
+
+[connections.state]
+kind = "local"
+path = "/srv/state"
 "#,
     );
     let job = &config.jobs["full-job_1"];
+    assert_eq!(job.fetch.len(), 1);
+    assert_eq!(
+        (
+            job.fetch[0].connection.as_str(),
+            job.fetch[0].remote_dir.as_str()
+        ),
+        ("sis", "/out")
+    );
+    assert_eq!(job.upload.len(), 1);
+    assert_eq!(
+        (
+            job.upload[0].connection.as_str(),
+            job.upload[0].remote_dir.as_str()
+        ),
+        ("state", "/in")
+    );
     let cwd = std::env::current_dir().unwrap();
     assert_eq!(
         job.plugin_path,
@@ -261,7 +339,9 @@ retries = { max = 1, backof = "1s" }
     );
     check(
         "title = \"x\"\n",
-        &["ferry.toml:1:1: title: unknown key `title`, expected `scheduler` or `jobs`"],
+        &[
+            "ferry.toml:1:1: title: unknown key `title`, expected `scheduler`, `connections` or `jobs`",
+        ],
     );
 }
 
@@ -346,6 +426,11 @@ sis = { db_password = "p", user = "u" }
 
 [[jobs.a.fetch]]
 passphrase = "pp"
+connection = "drop"
+
+[connections.drop]
+kind = "local"
+path = "/srv/drop"
 "#,
         &[
             "ferry.toml:2:1: scheduler.password: secrets are never inline: use password_env = \"VAR\" or password_file = \"/path\"",
@@ -547,5 +632,418 @@ fn missing_required_plugin_settings_point_at_the_settings_table() {
     assert_eq!(
         got[0].to_string(),
         "ferry.toml:1:2: jobs.zzz: no job named `zzz`"
+    );
+}
+
+// ----- Connections and transfer steps -----
+
+#[test]
+fn connections_of_every_kind_and_transfer_steps_load() {
+    let config = loaded(
+        r#"[connections.sis]
+kind = "sftp"
+host = "sftp.example.org"
+user = "ferry"
+private_key = "keys/id_ed25519"
+passphrase_env = "SIS_KEY_PASSPHRASE"
+known_hosts = "/etc/ferry/known_hosts"
+
+[connections.sis-pw]
+kind = "sftp"
+host = "10.0.0.7"
+port = 2222
+user = "ferry"
+password_file = "/etc/ferry/sis-pw"
+known_hosts = "/etc/ferry/known_hosts"
+connect_timeout = "5s"
+io_timeout = "2m"
+retries = 0
+retry_backoff = "500ms"
+
+[connections.legacy]
+kind = "ftp"
+host = "ftp.example.org"
+user = "district"
+passive = false
+
+[connections.state]
+kind = "ftps"
+host = "ftp.state.example.gov"
+port = 990
+user = "district0042"
+password_env = "STATE_FTP_PASSWORD"
+ca_file = "/etc/ferry/state-ca.pem"
+
+[connections.drop]
+kind = "local"
+path = "var/drop"
+
+[jobs.peer]
+plugin = "example"
+fetch = [
+  { connection = "sis", remote_dir = "outgoing", pattern = "*.csv", required = ["students.csv", "enroll_*.csv"], after = "archive:done" },
+  { connection = "legacy", after = "delete" },
+]
+upload = [{ connection = "state", remote_dir = "/in", pattern = "PEER_??.txt" }]
+trigger = { arrival = { connection = "drop", pattern = "*.done" } }
+"#,
+    );
+    let cwd = std::env::current_dir().unwrap();
+    let sis = &config.connections["sis"];
+    assert_eq!(
+        sis,
+        &ConnectionSpec {
+            name: "sis".into(),
+            kind: ConnectionKind::Sftp {
+                host: "sftp.example.org".into(),
+                port: 22,
+                user: "ferry".into(),
+                private_key: Some(cwd.join("keys/id_ed25519")),
+                passphrase: Some(SecretRef::Env("SIS_KEY_PASSPHRASE".into())),
+                password: None,
+                known_hosts: "/etc/ferry/known_hosts".into(),
+            },
+            connect_timeout: Duration::from_secs(15),
+            io_timeout: Duration::from_secs(60),
+            retries: 3,
+            retry_backoff: Duration::from_secs(2),
+        }
+    );
+    let pw = &config.connections["sis-pw"];
+    assert_eq!(
+        pw.kind,
+        ConnectionKind::Sftp {
+            host: "10.0.0.7".into(),
+            port: 2222,
+            user: "ferry".into(),
+            private_key: None,
+            passphrase: None,
+            password: Some(SecretRef::File("/etc/ferry/sis-pw".into())),
+            known_hosts: "/etc/ferry/known_hosts".into(),
+        }
+    );
+    assert_eq!(
+        (
+            pw.connect_timeout,
+            pw.io_timeout,
+            pw.retries,
+            pw.retry_backoff
+        ),
+        (
+            Duration::from_secs(5),
+            Duration::from_secs(120),
+            0,
+            Duration::from_millis(500)
+        )
+    );
+    assert_eq!(
+        config.connections["legacy"].kind,
+        ConnectionKind::Ftp {
+            host: "ftp.example.org".into(),
+            port: 21,
+            user: "district".into(),
+            password: None,
+            passive: false,
+            tls: false,
+            ca_file: None,
+        }
+    );
+    let state = &config.connections["state"];
+    assert_eq!(
+        state.kind,
+        ConnectionKind::Ftp {
+            host: "ftp.state.example.gov".into(),
+            port: 990,
+            user: "district0042".into(),
+            password: Some(SecretRef::Env("STATE_FTP_PASSWORD".into())),
+            passive: true,
+            tls: true,
+            ca_file: Some("/etc/ferry/state-ca.pem".into()),
+        }
+    );
+    assert_eq!(
+        (state.kind.as_str(), state.kind.target()),
+        ("ftps", "district0042@ftp.state.example.gov:990".to_owned())
+    );
+    assert_eq!(
+        config.connections["drop"].kind,
+        ConnectionKind::Local {
+            path: cwd.join("var/drop")
+        }
+    );
+
+    let job = &config.jobs["peer"];
+    let glob = |p: &str| glob::Pattern::new(p).unwrap();
+    assert_eq!(
+        job.fetch,
+        [
+            FetchStep {
+                connection: "sis".into(),
+                remote_dir: "outgoing".into(),
+                pattern: glob("*.csv"),
+                required: vec![glob("students.csv"), glob("enroll_*.csv")],
+                after: AfterFetch::Archive("done".into()),
+            },
+            FetchStep {
+                connection: "legacy".into(),
+                remote_dir: ".".into(),
+                pattern: glob("*"),
+                required: vec![],
+                after: AfterFetch::Delete,
+            },
+        ]
+    );
+    assert_eq!(
+        job.upload,
+        [UploadStep {
+            connection: "state".into(),
+            remote_dir: "/in".into(),
+            pattern: glob("PEER_??.txt"),
+        }]
+    );
+    assert_eq!(
+        job.arrival,
+        Some(ArrivalTrigger {
+            connection: "drop".into(),
+            remote_dir: ".".into(),
+            pattern: glob("*.done"),
+            poll: Duration::from_secs(300),
+        })
+    );
+    assert!(
+        job.schedule.is_none(),
+        "an arrival-only job has no schedule"
+    );
+}
+
+#[test]
+fn an_unknown_or_missing_connection_kind_is_an_error() {
+    check(
+        r#"[connections.sis]
+kind = "scp"
+host = "h"
+
+[connections.other]
+host = "h"
+"#,
+        &[
+            "ferry.toml:2:8: connections.sis.kind: unknown variant `scp`, expected one of `sftp`, `ftp`, `ftps`, `local`",
+            "ferry.toml:5:14: connections.other.kind: missing key `kind`: one of \"sftp\", \"ftp\", \"ftps\" or \"local\"",
+        ],
+    );
+}
+
+#[test]
+fn an_sftp_connection_without_known_hosts_is_an_error_at_its_header() {
+    check(
+        r#"# SIS
+[connections.sis]
+kind = "sftp"
+host = "sftp.example.org"
+user = "ferry"
+private_key = "/etc/ferry/id"
+"#,
+        &[
+            "ferry.toml:2:14: connections.sis.known_hosts: missing key `known_hosts`: the server's host key is always verified",
+        ],
+    );
+    check(
+        r#"[connections.sis]
+kind = "sftp"
+known_hosts = "/etc/ferry/known_hosts"
+"#,
+        &[
+            "ferry.toml:1:14: connections.sis.host: missing key `host`: the server's name or address",
+            "ferry.toml:1:14: connections.sis.user: missing key `user`: the account to log in as",
+            "ferry.toml:1:14: connections.sis: an sftp connection needs `private_key = \"/path\"` or `password_env` / `password_file` to log in",
+        ],
+    );
+}
+
+#[test]
+fn secrets_written_inline_in_a_connection_are_errors() {
+    check(
+        r#"[connections.state]
+kind = "ftps"
+host = "ftp.example.gov"
+user = "d42"
+password = "hunter2"
+
+[connections.sis]
+kind = "sftp"
+host = "sftp.example.org"
+user = "ferry"
+password = "hunter2"
+private_key = "-----BEGIN OPENSSH PRIVATE KEY-----"
+known_hosts = "/k"
+"#,
+        &[
+            "ferry.toml:5:1: connections.state.password: secrets are never inline: use password_env = \"VAR\" or password_file = \"/path\"",
+            "ferry.toml:11:1: connections.sis.password: secrets are never inline: use password_env",
+            "ferry.toml:12:15: connections.sis.private_key: secrets are never inline: private_key is the path of a key file, not the key itself",
+        ],
+    );
+}
+
+#[test]
+fn connection_values_and_keys_of_another_kind_are_errors() {
+    check(
+        r#"[connections.sis]
+kind = "sftp"
+host = "sftp://sftp.example.org"
+port = 0
+user = "ferry"
+private_key = "~/.ssh/id_ed25519"
+password_env = "A=B"
+known_hosts = "/k"
+passive = true
+connect_timeout = "0s"
+retries = -1
+
+[connections.drop]
+kind = "local"
+path = "/srv/drop"
+host = "example.org"
+ca_file = "/ca.pem"
+
+[connections.ftp]
+kind = "ftp"
+host = "ftp.example.org"
+user = "u"
+ca_file = "/ca.pem"
+password_env = "P"
+password_file = "/p"
+
+[connections."bad name"]
+kind = "local"
+"#,
+        &[
+            "ferry.toml:3:8: connections.sis.host: write the host name alone, without a scheme",
+            "ferry.toml:4:8: connections.sis.port: must be between 1 and 65535",
+            "ferry.toml:6:15: connections.sis.private_key: `~` is not expanded here: write the full path",
+            "ferry.toml:7:16: connections.sis.password_env: `A=B` is not an environment variable name",
+            "ferry.toml:9:1: connections.sis.passive: `passive` does not apply to sftp connections (it is for ftp and ftps)",
+            "ferry.toml:10:19: connections.sis.connect_timeout: must be longer than zero",
+            "ferry.toml:11:11: connections.sis.retries: invalid value: integer `-1`",
+            "ferry.toml:16:1: connections.drop.host: `host` does not apply to local connections (it is for sftp, ftp and ftps)",
+            "ferry.toml:17:1: connections.drop.ca_file: `ca_file` does not apply to local connections (it is for ftps)",
+            "ferry.toml:23:1: connections.ftp.ca_file: `ca_file` does not apply to ftp connections (it is for ftps)",
+            "ferry.toml:25:17: connections.ftp.password_file: give either `password_env` or `password_file`, not both",
+            "ferry.toml:27:14: connections.\"bad name\": connection names may only use letters, digits, `_` and `-`",
+            "ferry.toml:27:14: connections.\"bad name\".path: missing key `path`: the folder",
+        ],
+    );
+}
+
+#[test]
+fn a_fetch_from_an_unknown_connection_is_an_error_at_the_value() {
+    check(
+        r#"[connections.drop]
+kind = "local"
+path = "/srv/drop"
+
+[jobs.a]
+plugin = "example"
+fetch = [{ connection = "sis", pattern = "*.csv" }]
+upload = [{ remote_dir = "out" }]
+trigger = { arrival = { connection = "nope" } }
+"#,
+        &[
+            "ferry.toml:7:25: jobs.a.fetch[0].connection: unknown connection `sis`: define [connections.sis] (configured: drop)",
+            "ferry.toml:8:11: jobs.a.upload[0].connection: missing key `connection`: the [connections.NAME] to upload to",
+            "ferry.toml:9:38: jobs.a.trigger.arrival.connection: unknown connection `nope`",
+        ],
+    );
+    check(
+        "[jobs.a]\nplugin = \"example\"\n\n[[jobs.a.fetch]]\nconnection = \"sis\"\n",
+        &[
+            "ferry.toml:5:14: jobs.a.fetch[0].connection: unknown connection `sis`: define [connections.sis] (no connections are configured)",
+        ],
+    );
+    // A connection that is written but broken is reported once, not again at each use.
+    check(
+        "[connections.sis]\nkind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\nprivate_key = \"/k\"\n\n[jobs.a]\nplugin = \"example\"\nfetch = [{ connection = \"sis\" }]\n",
+        &["ferry.toml:1:14: connections.sis.known_hosts: missing key `known_hosts`"],
+    );
+}
+
+#[test]
+fn bad_after_values_are_errors_at_the_value() {
+    check(
+        r#"[connections.drop]
+kind = "local"
+path = "/srv/drop"
+
+[jobs.a]
+plugin = "example"
+
+[[jobs.a.fetch]]
+connection = "drop"
+after = "move"
+
+[[jobs.a.fetch]]
+connection = "drop"
+after = "archive:  "
+
+[[jobs.a.fetch]]
+connection = "drop"
+after = "archive:done/2026"
+"#,
+        &[
+            "ferry.toml:10:9: jobs.a.fetch[0].after: unknown value `move`: expected \"keep\", \"delete\" or \"archive:DIR\"",
+            "ferry.toml:14:9: jobs.a.fetch[1].after: `archive:` needs a folder",
+        ],
+    );
+}
+
+#[test]
+fn bad_patterns_are_errors_at_the_value() {
+    check(
+        r#"[connections.drop]
+kind = "local"
+path = "/srv/drop"
+
+[jobs.a]
+plugin = "example"
+fetch = [
+  { connection = "drop", pattern = "[abc.csv" },
+  { connection = "drop", pattern = "in/*.csv" },
+  { connection = "drop", pattern = "*.csv", required = ["students.txt", "x_*.csv", "***"] },
+  { connection = "drop", remote_dir = "", pattern = "" },
+]
+upload = [{ connection = "drop", pattern = "a**b" }]
+trigger = { arrival = { connection = "drop", poll = "0s" } }
+"#,
+        &[
+            "ferry.toml:8:36: jobs.a.fetch[0].pattern: invalid pattern `[abc.csv`: invalid range pattern (at character 1)",
+            "ferry.toml:9:36: jobs.a.fetch[1].pattern: a pattern matches file names, so it cannot contain `/`",
+            "ferry.toml:10:57: jobs.a.fetch[2].required[0]: `students.txt` does not match the step's pattern `*.csv`, so it can never be fetched",
+            "ferry.toml:10:84: jobs.a.fetch[2].required[2]: invalid pattern `***`",
+            "ferry.toml:11:39: jobs.a.fetch[3].remote_dir: must not be empty: write \".\" for the connection's root",
+            "ferry.toml:11:53: jobs.a.fetch[3].pattern: must not be empty: write \"*\" for every file",
+            "ferry.toml:13:44: jobs.a.upload[0].pattern: invalid pattern `a**b`: recursive wildcards must form a single path component",
+            "ferry.toml:14:53: jobs.a.trigger.arrival.poll: must be longer than zero",
+        ],
+    );
+}
+
+#[test]
+fn unknown_keys_in_transfer_steps_are_errors() {
+    check(
+        r#"[connections.drop]
+kind = "local"
+path = "/srv/drop"
+username = "x"
+
+[jobs.a]
+plugin = "example"
+fetch = [{ connection = "drop", dir = "in" }]
+trigger = { cron = "@daily" }
+"#,
+        &[
+            "ferry.toml:4:1: connections.drop.username: unknown key `username`, expected one of `kind`",
+            "ferry.toml:8:33: jobs.a.fetch[0].dir: unknown key `dir`, expected one of `connection`, `remote_dir`, `pattern`, `required`, `after`",
+            "ferry.toml:9:13: jobs.a.trigger.cron: unknown key `cron`, expected `arrival`",
+        ],
     );
 }

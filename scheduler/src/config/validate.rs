@@ -2,14 +2,20 @@
 //!
 //! Every value is interpreted here, once: cron expressions parsed, zones resolved, durations
 //! parsed, plugin names turned into library paths, relative paths made absolute against the
-//! current directory, settings converted to JSON and their secret references collected. Every
-//! problem becomes a diagnostic; none stops the others from being found.
+//! current directory, settings converted to JSON and their secret references collected,
+//! connections checked for the keys their kind needs, file patterns compiled, and every
+//! connection a job names looked up. Every problem becomes a diagnostic; none stops the others
+//! from being found.
 
 use super::diagnostic::{self, Diagnostic, SourceMap};
-use super::raw::{RawConfig, RawJob, RawMisfire, RawOverlap, RawScheduler, Source};
+use super::raw::{
+    RawArrival, RawConfig, RawConnection, RawConnectionEntry, RawConnectionKind, RawFetch, RawJob,
+    RawMisfire, RawOverlap, RawScheduler, RawUpload, Source,
+};
 use super::secret;
 use super::{
-    Config, JobSpec, Misfire, MisfirePolicy, Overlap, RetryPolicy, SchedulerSettings, SecretRef,
+    AfterFetch, ArrivalTrigger, Config, ConnectionKind, ConnectionSpec, FetchStep, JobSpec,
+    Misfire, MisfirePolicy, Overlap, RetryPolicy, SchedulerSettings, SecretRef, UploadStep,
 };
 use crate::schedule::Schedule;
 use chrono_tz::Tz;
@@ -32,6 +38,24 @@ pub const DEFAULT_MAX_CONCURRENT_RUNS: usize = 4;
 pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(30);
 /// Default longest delay between retries.
 pub const DEFAULT_RETRY_CAP: Duration = Duration::from_secs(600);
+/// Default SFTP port.
+pub const DEFAULT_SFTP_PORT: u16 = 22;
+/// Default FTP and FTPS port.
+pub const DEFAULT_FTP_PORT: u16 = 21;
+/// Default limit for connecting and logging in to a file server.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default limit for one read, write or command on a file server.
+pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default number of retries of a transient file-server failure.
+pub const DEFAULT_CONNECTION_RETRIES: u32 = 3;
+/// Default wait before the first retry of a transient file-server failure.
+pub const DEFAULT_CONNECTION_RETRY_BACKOFF: Duration = Duration::from_secs(2);
+/// Default interval at which an arrival trigger lists its folder.
+pub const DEFAULT_ARRIVAL_POLL: Duration = Duration::from_secs(300);
+/// The pattern of a fetch, upload or arrival that names none: every file.
+pub const DEFAULT_PATTERN: &str = "*";
+/// The folder of a fetch, upload or arrival that names none: the connection's root.
+pub const DEFAULT_REMOTE_DIR: &str = ".";
 
 /// Stage two: builds the [`Config`] from what stage one read, adding a diagnostic for every
 /// invalid value. The result is only meaningful if no diagnostic was added.
@@ -47,6 +71,23 @@ pub(crate) fn validate(
         diags,
     };
     let scheduler = v.scheduler(&raw.scheduler);
+    // Names for the hint of an unknown connection; a connection counts as defined when its
+    // section is written at all, so a broken one is reported once, not at every use.
+    let connection_names: Vec<String> = raw.connections.iter().map(|c| c.name.clone()).collect();
+    let mut connections = BTreeMap::new();
+    for entry in raw.connections {
+        let key = diagnostic::join("connections", &entry.name);
+        if entry.name.is_empty() || !entry.name.chars().all(is_name_char) {
+            v.push(source.at(
+                &entry.name_span,
+                &key,
+                "connection names may only use letters, digits, `_` and `-`",
+            ));
+        }
+        if let Some(connection) = v.connection(&key, entry) {
+            connections.insert(connection.name.clone(), connection);
+        }
+    }
     let mut jobs = BTreeMap::new();
     for entry in raw.jobs {
         let key = diagnostic::join("jobs", &entry.name);
@@ -57,13 +98,21 @@ pub(crate) fn validate(
                 "job names may only use letters, digits, `_` and `-`",
             ));
         }
-        if let Some(job) = v.job(&key, &entry.name, &entry.name_span, entry.job, &scheduler) {
+        if let Some(job) = v.job(
+            &key,
+            &entry.name,
+            &entry.name_span,
+            entry.job,
+            &scheduler,
+            &connection_names,
+        ) {
             jobs.insert(entry.name, job);
         }
     }
     Config {
         path: source.file.to_owned(),
         scheduler,
+        connections,
         jobs,
         sources,
     }
@@ -72,6 +121,42 @@ pub(crate) fn validate(
 /// Letters, digits, `_` and `-`: job and plugin names.
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// Whether a connection of `kind` uses the key `name`.
+fn key_applies(kind: RawConnectionKind, name: &str) -> bool {
+    const SERVER: &[&str] = &["host", "port", "user", "password_env", "password_file"];
+    match kind {
+        RawConnectionKind::Sftp => {
+            SERVER.contains(&name)
+                || [
+                    "private_key",
+                    "passphrase_env",
+                    "passphrase_file",
+                    "known_hosts",
+                ]
+                .contains(&name)
+        }
+        RawConnectionKind::Ftp => SERVER.contains(&name) || name == "passive",
+        RawConnectionKind::Ftps => SERVER.contains(&name) || ["passive", "ca_file"].contains(&name),
+        RawConnectionKind::Local => name == "path",
+    }
+}
+
+/// Which connection kinds use the key `name`, for "does not apply" messages.
+fn kinds_using(name: &str) -> &'static str {
+    match name {
+        "host" | "port" | "user" | "password_env" | "password_file" => "sftp, ftp and ftps",
+        "private_key" | "passphrase_env" | "passphrase_file" | "known_hosts" => "sftp",
+        "passive" => "ftp and ftps",
+        "ca_file" => "ftps",
+        _ => "local",
+    }
+}
+
+/// Whether a `private_key` value is the key itself rather than the path of a key file.
+fn looks_like_key_text(value: &str) -> bool {
+    value.contains("-----BEGIN") || value.contains('\n')
 }
 
 /// The system's zone (via `iana-time-zone`), else UTC.
@@ -244,6 +329,7 @@ impl Validator<'_, '_, '_> {
         name_span: &std::ops::Range<usize>,
         raw: RawJob,
         scheduler: &SchedulerSettings,
+        connections: &[String],
     ) -> Option<JobSpec> {
         let k = |sub: &str| format!("{key}.{sub}");
         let plugin = match &raw.plugin {
@@ -322,6 +408,25 @@ impl Validator<'_, '_, '_> {
         let settings_key = k("settings");
         let secrets = self.secret_refs(&settings_key, &settings_table);
         let settings = self.json_table(&settings_key, &settings_table);
+        let fetch = raw
+            .fetch
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, step)| self.fetch(&format!("{key}.fetch[{i}]"), step, connections))
+            .collect();
+        let upload = raw
+            .upload
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, step)| self.upload(&format!("{key}.upload[{i}]"), step, connections))
+            .collect();
+        let arrival = raw
+            .trigger
+            .as_ref()
+            .and_then(|t| t.arrival.as_ref())
+            .and_then(|a| self.arrival(&k("trigger.arrival"), a, connections));
 
         Some(JobSpec {
             name: name.to_owned(),
@@ -340,6 +445,572 @@ impl Validator<'_, '_, '_> {
             },
             settings,
             secrets,
+            fetch,
+            upload,
+            arrival,
+        })
+    }
+
+    /// `[connections.NAME]`: the keys its kind needs, and no key of another kind.
+    fn connection(&mut self, key: &str, entry: RawConnectionEntry) -> Option<ConnectionSpec> {
+        let RawConnectionEntry {
+            name,
+            name_span,
+            connection: raw,
+        } = entry;
+        let k = |sub: &str| format!("{key}.{sub}");
+        let Some(kind) = raw.kind.as_ref().map(|kind| *kind.get_ref()) else {
+            // A `kind` written with a bad value was reported by stage one.
+            if !self.sources.contains(&k("kind")) {
+                let d = self.source.at(
+                    &name_span,
+                    &k("kind"),
+                    "missing key `kind`: one of \"sftp\", \"ftp\", \"ftps\" or \"local\"",
+                );
+                self.push(d);
+            }
+            return None;
+        };
+        self.keys_of_other_kinds(key, kind, &raw);
+        let connect_timeout = raw
+            .connect_timeout
+            .as_ref()
+            .map_or(Some(DEFAULT_CONNECT_TIMEOUT), |t| {
+                self.positive_duration(t, &k("connect_timeout"))
+            });
+        let io_timeout = raw
+            .io_timeout
+            .as_ref()
+            .map_or(Some(DEFAULT_IO_TIMEOUT), |t| {
+                self.positive_duration(t, &k("io_timeout"))
+            });
+        let retry_backoff = raw
+            .retry_backoff
+            .as_ref()
+            .map_or(Some(DEFAULT_CONNECTION_RETRY_BACKOFF), |t| {
+                self.duration(t, &k("retry_backoff"))
+            });
+        let kind = match kind {
+            RawConnectionKind::Sftp => self.sftp(key, &name_span, &raw),
+            RawConnectionKind::Ftp => self.ftp(key, &name_span, &raw, false),
+            RawConnectionKind::Ftps => self.ftp(key, &name_span, &raw, true),
+            RawConnectionKind::Local => self
+                .required(
+                    &raw.path,
+                    key,
+                    "path",
+                    &name_span,
+                    "the folder, e.g. path = \"var/dropbox\"",
+                )
+                .and_then(|p| self.path(p, &k("path")))
+                .map(|path| ConnectionKind::Local { path }),
+        };
+        Some(ConnectionSpec {
+            name,
+            kind: kind?,
+            connect_timeout: connect_timeout?,
+            io_timeout: io_timeout?,
+            retries: raw
+                .retries
+                .as_ref()
+                .map_or(DEFAULT_CONNECTION_RETRIES, |r| *r.get_ref()),
+            retry_backoff: retry_backoff?,
+        })
+    }
+
+    /// Reports keys written for a connection whose kind does not use them.
+    fn keys_of_other_kinds(&mut self, key: &str, kind: RawConnectionKind, raw: &RawConnection) {
+        let written = [
+            ("host", raw.host.is_some()),
+            ("port", raw.port.is_some()),
+            ("user", raw.user.is_some()),
+            ("private_key", raw.private_key.is_some()),
+            ("passphrase_env", raw.passphrase_env.is_some()),
+            ("passphrase_file", raw.passphrase_file.is_some()),
+            ("password_env", raw.password_env.is_some()),
+            ("password_file", raw.password_file.is_some()),
+            ("known_hosts", raw.known_hosts.is_some()),
+            ("passive", raw.passive.is_some()),
+            ("ca_file", raw.ca_file.is_some()),
+            ("path", raw.path.is_some()),
+        ];
+        for (name, is_written) in written {
+            if is_written && !key_applies(kind, name) {
+                self.at_key(
+                    &diagnostic::join(key, name),
+                    format!(
+                        "`{name}` does not apply to {} connections (it is for {})",
+                        kind.as_str(),
+                        kinds_using(name)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `kind = "sftp"`.
+    fn sftp(
+        &mut self,
+        key: &str,
+        name_span: &std::ops::Range<usize>,
+        raw: &RawConnection,
+    ) -> Option<ConnectionKind> {
+        let k = |sub: &str| format!("{key}.{sub}");
+        let host = self.host(key, name_span, raw);
+        let port = self.port(raw, key, DEFAULT_SFTP_PORT);
+        let user = self.user(key, name_span, raw);
+        let private_key = match &raw.private_key {
+            Some(p) if looks_like_key_text(p.get_ref()) => {
+                self.error(
+                    p,
+                    &k("private_key"),
+                    "secrets are never inline: private_key is the path of a key file, not the key itself",
+                );
+                None
+            }
+            Some(p) => self.path(p, &k("private_key")),
+            None => None,
+        };
+        let passphrase =
+            self.secret_pair(key, "passphrase", &raw.passphrase_env, &raw.passphrase_file);
+        let password = self.secret_pair(key, "password", &raw.password_env, &raw.password_file);
+        if raw.private_key.is_none() {
+            for (name, written) in [
+                ("passphrase_env", &raw.passphrase_env),
+                ("passphrase_file", &raw.passphrase_file),
+            ] {
+                if let Some(v) = written {
+                    self.error(
+                        v,
+                        &k(name),
+                        "a passphrase unlocks `private_key`, which is not set",
+                    );
+                }
+            }
+        }
+        // An inline `password` was reported as such; don't also call the login method missing.
+        let any_auth_written = ["private_key", "password_env", "password_file", "password"]
+            .iter()
+            .any(|sub| self.sources.contains(&k(sub)));
+        if !any_auth_written {
+            let d = self.source.at(
+                name_span,
+                key,
+                "an sftp connection needs `private_key = \"/path\"` or `password_env` / `password_file` to log in",
+            );
+            self.push(d);
+        }
+        let known_hosts = self
+            .required(
+                &raw.known_hosts,
+                key,
+                "known_hosts",
+                name_span,
+                "the server's host key is always verified; name an OpenSSH known_hosts file \
+                 (`ferry connections trust NAME` adds the key to it)",
+            )
+            .and_then(|p| self.path(p, &k("known_hosts")));
+        Some(ConnectionKind::Sftp {
+            host: host?,
+            port: port?,
+            user: user?,
+            private_key,
+            passphrase,
+            password,
+            known_hosts: known_hosts?,
+        })
+    }
+
+    /// `kind = "ftp"` or `kind = "ftps"` (`tls`).
+    fn ftp(
+        &mut self,
+        key: &str,
+        name_span: &std::ops::Range<usize>,
+        raw: &RawConnection,
+        tls: bool,
+    ) -> Option<ConnectionKind> {
+        let host = self.host(key, name_span, raw);
+        let port = self.port(raw, key, DEFAULT_FTP_PORT);
+        let user = self.user(key, name_span, raw);
+        let password = self.secret_pair(key, "password", &raw.password_env, &raw.password_file);
+        let ca_file = match &raw.ca_file {
+            Some(p) if tls => self.path(p, &format!("{key}.ca_file")),
+            _ => None,
+        };
+        Some(ConnectionKind::Ftp {
+            host: host?,
+            port: port?,
+            user: user?,
+            password,
+            passive: raw.passive.as_ref().is_none_or(|p| *p.get_ref()),
+            tls,
+            ca_file,
+        })
+    }
+
+    /// The value of a required key, or a diagnostic at the section's name when it is not
+    /// written (a key written with the wrong type was reported by stage one).
+    fn required<'r, T>(
+        &mut self,
+        value: &'r Option<Spanned<T>>,
+        section: &str,
+        name: &str,
+        name_span: &std::ops::Range<usize>,
+        what: &str,
+    ) -> Option<&'r Spanned<T>> {
+        let key = diagnostic::join(section, name);
+        if value.is_none() && !self.sources.contains(&key) {
+            let d = self
+                .source
+                .at(name_span, &key, format!("missing key `{name}`: {what}"));
+            self.push(d);
+        }
+        value.as_ref()
+    }
+
+    /// `host`: a name or address alone, no scheme, port or path.
+    fn host(
+        &mut self,
+        key: &str,
+        name_span: &std::ops::Range<usize>,
+        raw: &RawConnection,
+    ) -> Option<String> {
+        let host = self.required(
+            &raw.host,
+            key,
+            "host",
+            name_span,
+            "the server's name or address",
+        )?;
+        let text = host.get_ref().trim();
+        let problem = if text.is_empty() {
+            Some("must not be empty")
+        } else if text.contains("://") {
+            Some("write the host name alone, without a scheme (the scheme is `kind`)")
+        } else if text.contains(['/', '@']) || text.chars().any(char::is_whitespace) {
+            Some(
+                "write the host name alone: put the user in `user` and folders in a job's `remote_dir`",
+            )
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.error(host, &format!("{key}.host"), problem);
+            return None;
+        }
+        Some(text.to_owned())
+    }
+
+    fn user(
+        &mut self,
+        key: &str,
+        name_span: &std::ops::Range<usize>,
+        raw: &RawConnection,
+    ) -> Option<String> {
+        let user = self.required(
+            &raw.user,
+            key,
+            "user",
+            name_span,
+            "the account to log in as",
+        )?;
+        if user.get_ref().trim().is_empty() {
+            self.error(user, &format!("{key}.user"), "must not be empty");
+            return None;
+        }
+        Some(user.get_ref().trim().to_owned())
+    }
+
+    fn port(&mut self, raw: &RawConnection, key: &str, default: u16) -> Option<u16> {
+        match &raw.port {
+            Some(p) if *p.get_ref() == 0 => {
+                self.error(p, &format!("{key}.port"), "must be between 1 and 65535");
+                None
+            }
+            Some(p) => Some(*p.get_ref()),
+            None => Some(default),
+        }
+    }
+
+    /// A path written in a connection: not empty, no `~`, made absolute.
+    fn path(&mut self, raw: &Spanned<String>, key: &str) -> Option<PathBuf> {
+        let text = raw.get_ref();
+        if text.trim().is_empty() {
+            self.error(raw, key, "must not be empty");
+            return None;
+        }
+        if text.starts_with('~') {
+            self.error(raw, key, "`~` is not expanded here: write the full path");
+            return None;
+        }
+        Some(absolute(Path::new(text)))
+    }
+
+    /// `BASE_env` / `BASE_file` of a connection: at most one, naming a variable or a file.
+    fn secret_pair(
+        &mut self,
+        key: &str,
+        base: &str,
+        env: &Option<Spanned<String>>,
+        file: &Option<Spanned<String>>,
+    ) -> Option<SecretRef> {
+        let env_key = format!("{key}.{base}{}", secret::ENV_SUFFIX);
+        let file_key = format!("{key}.{base}{}", secret::FILE_SUFFIX);
+        if let (Some(_), Some(f)) = (env, file) {
+            self.error(
+                f,
+                &file_key,
+                format!("give either `{base}_env` or `{base}_file`, not both"),
+            );
+            return None;
+        }
+        if let Some(var) = env {
+            let text = var.get_ref().trim();
+            if text.is_empty() {
+                self.error(
+                    var,
+                    &env_key,
+                    "expected the name of an environment variable holding the secret",
+                );
+                return None;
+            }
+            if text.contains(['=', '\0']) {
+                self.error(
+                    var,
+                    &env_key,
+                    format!("`{text}` is not an environment variable name"),
+                );
+                return None;
+            }
+            return Some(SecretRef::Env(text.to_owned()));
+        }
+        let f = file.as_ref()?;
+        if f.get_ref().trim().is_empty() {
+            self.error(
+                f,
+                &file_key,
+                "expected the path of a file holding the secret",
+            );
+            return None;
+        }
+        self.path(f, &file_key).map(SecretRef::File)
+    }
+
+    /// `connection = "NAME"` of a fetch, upload or arrival at `key` (written at `item`).
+    fn connection_ref(
+        &mut self,
+        key: &str,
+        item: &std::ops::Range<usize>,
+        raw: &Option<Spanned<String>>,
+        connections: &[String],
+        what: &str,
+    ) -> Option<String> {
+        let Some(name) = raw else {
+            if !self.sources.contains(&format!("{key}.connection")) {
+                let d = self.source.at(
+                    item,
+                    &format!("{key}.connection"),
+                    format!("missing key `connection`: the [connections.NAME] to {what}"),
+                );
+                self.push(d);
+            }
+            return None;
+        };
+        let text = name.get_ref();
+        if !self
+            .sources
+            .contains(&diagnostic::join("connections", text))
+        {
+            let known = if connections.is_empty() {
+                "no connections are configured".to_owned()
+            } else {
+                format!("configured: {}", connections.join(", "))
+            };
+            self.error(
+                name,
+                &format!("{key}.connection"),
+                format!("unknown connection `{text}`: define [connections.{text}] ({known})"),
+            );
+            return None;
+        }
+        Some(text.clone())
+    }
+
+    /// `remote_dir`: default `.`, never empty.
+    fn remote_dir(&mut self, key: &str, raw: &Option<Spanned<String>>) -> Option<String> {
+        match raw {
+            None => Some(DEFAULT_REMOTE_DIR.to_owned()),
+            Some(d) if d.get_ref().trim().is_empty() => {
+                self.error(
+                    d,
+                    &format!("{key}.remote_dir"),
+                    "must not be empty: write \".\" for the connection's root",
+                );
+                None
+            }
+            Some(d) => Some(d.get_ref().trim().to_owned()),
+        }
+    }
+
+    /// A glob on file names at `key`: no `/`, valid syntax.
+    fn glob(&mut self, raw: &Spanned<String>, key: &str) -> Option<glob::Pattern> {
+        let text = raw.get_ref();
+        if text.is_empty() {
+            self.error(raw, key, "must not be empty: write \"*\" for every file");
+            return None;
+        }
+        if text.contains('/') {
+            self.error(
+                raw,
+                key,
+                "a pattern matches file names, so it cannot contain `/`: put folders in `remote_dir`",
+            );
+            return None;
+        }
+        match glob::Pattern::new(text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.error(
+                    raw,
+                    key,
+                    format!(
+                        "invalid pattern `{text}`: {} (at character {})",
+                        e.msg,
+                        e.pos + 1
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `pattern`: default `*`.
+    fn pattern(&mut self, key: &str, raw: &Option<Spanned<String>>) -> Option<glob::Pattern> {
+        match raw {
+            Some(p) => self.glob(p, &format!("{key}.pattern")),
+            None => glob::Pattern::new(DEFAULT_PATTERN).ok(),
+        }
+    }
+
+    /// One `fetch` step at `key` (`jobs.NAME.fetch[i]`).
+    fn fetch(
+        &mut self,
+        key: &str,
+        raw: &Spanned<RawFetch>,
+        connections: &[String],
+    ) -> Option<FetchStep> {
+        let span = raw.span();
+        let step = raw.get_ref();
+        let connection =
+            self.connection_ref(key, &span, &step.connection, connections, "fetch from");
+        let remote_dir = self.remote_dir(key, &step.remote_dir);
+        let pattern = self.pattern(key, &step.pattern);
+        let mut required = Vec::new();
+        for (i, name) in step.required.iter().flatten().enumerate() {
+            let at = format!("{key}.required[{i}]");
+            let Some(p) = self.glob(name, &at) else {
+                continue;
+            };
+            let literal = !name.get_ref().contains(['*', '?', '[']);
+            if let Some(pattern) = &pattern
+                && literal
+                && !pattern.matches(name.get_ref())
+            {
+                self.error(
+                    name,
+                    &at,
+                    format!(
+                        "`{}` does not match the step's pattern `{}`, so it can never be fetched",
+                        name.get_ref(),
+                        pattern.as_str()
+                    ),
+                );
+                continue;
+            }
+            required.push(p);
+        }
+        let after = match &step.after {
+            None => Some(AfterFetch::Keep),
+            Some(a) => self.after(a, &format!("{key}.after")),
+        };
+        Some(FetchStep {
+            connection: connection?,
+            remote_dir: remote_dir?,
+            pattern: pattern?,
+            required,
+            after: after?,
+        })
+    }
+
+    /// `after = "keep" | "delete" | "archive:DIR"`.
+    fn after(&mut self, raw: &Spanned<String>, key: &str) -> Option<AfterFetch> {
+        let text = raw.get_ref().trim();
+        match text {
+            "keep" => return Some(AfterFetch::Keep),
+            "delete" => return Some(AfterFetch::Delete),
+            _ => {}
+        }
+        if let Some(dir) = text.strip_prefix("archive:") {
+            let dir = dir.trim();
+            if !dir.is_empty() {
+                return Some(AfterFetch::Archive(dir.to_owned()));
+            }
+            self.error(
+                raw,
+                key,
+                "`archive:` needs a folder: after = \"archive:DIR\" (relative to the connection's root unless absolute)",
+            );
+            return None;
+        }
+        self.error(
+            raw,
+            key,
+            format!("unknown value `{text}`: expected \"keep\", \"delete\" or \"archive:DIR\""),
+        );
+        None
+    }
+
+    /// One `upload` step at `key` (`jobs.NAME.upload[i]`).
+    fn upload(
+        &mut self,
+        key: &str,
+        raw: &Spanned<RawUpload>,
+        connections: &[String],
+    ) -> Option<UploadStep> {
+        let span = raw.span();
+        let step = raw.get_ref();
+        let connection =
+            self.connection_ref(key, &span, &step.connection, connections, "upload to");
+        let remote_dir = self.remote_dir(key, &step.remote_dir);
+        let pattern = self.pattern(key, &step.pattern);
+        Some(UploadStep {
+            connection: connection?,
+            remote_dir: remote_dir?,
+            pattern: pattern?,
+        })
+    }
+
+    /// `trigger.arrival` at `key` (`jobs.NAME.trigger.arrival`).
+    fn arrival(
+        &mut self,
+        key: &str,
+        raw: &Spanned<RawArrival>,
+        connections: &[String],
+    ) -> Option<ArrivalTrigger> {
+        let span = raw.span();
+        let a = raw.get_ref();
+        let connection = self.connection_ref(key, &span, &a.connection, connections, "watch");
+        let remote_dir = self.remote_dir(key, &a.remote_dir);
+        let pattern = self.pattern(key, &a.pattern);
+        let poll = match &a.poll {
+            None => Some(DEFAULT_ARRIVAL_POLL),
+            Some(p) => self.positive_duration(p, &format!("{key}.poll")),
+        };
+        Some(ArrivalTrigger {
+            connection: connection?,
+            remote_dir: remote_dir?,
+            pattern: pattern?,
+            poll: poll?,
         })
     }
 

@@ -308,6 +308,31 @@ impl Recorder<'_> {
                 return Ok(Some((status, message)));
             }
             WorkerOutput::Event(WorkerEvent::Described { .. }) => {}
+            WorkerOutput::Event(WorkerEvent::Transfer {
+                at,
+                connection,
+                direction,
+                remote_path,
+                local_path,
+                bytes,
+                seconds,
+                sha256,
+            }) => {
+                let transfer = crate::store::model::TransferRecord {
+                    direction,
+                    connection,
+                    remote_path: self.redactor.redact(&remote_path),
+                    local_path: self.redactor.redact(&local_path),
+                    bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+                    seconds,
+                    sha256,
+                    recorded_at: crate::clock::truncate(at),
+                };
+                self.runner
+                    .store()
+                    .add_transfer(self.execution.id, &transfer)
+                    .await?;
+            }
             WorkerOutput::Stderr(line) => {
                 self.remember_stderr(&line);
                 self.log(crate::clock::now(), Level::Info, &line);

@@ -13,7 +13,8 @@
 //! every method that needs "now" takes it as an argument, so tests and catch-up control time.
 //!
 //! Files: `executions.rs` (claims, leases, life cycle), `history.rs` (reads), `records.rs`
-//! (logs, table stats, files), `state.rs` (job key/value state), `retention.rs` (pruning),
+//! (logs, table stats, files), `transfers.rs` (files moved to and from file servers),
+//! `state.rs` (job key/value state), `retention.rs` (pruning),
 //! `rows.rs` (row decoding), `error.rs`, `dialect.rs`, and `tests.rs`, the suite that runs every
 //! test on both backends.
 
@@ -52,6 +53,7 @@ mod rows;
 mod state;
 #[cfg(test)]
 mod tests;
+mod transfers;
 
 pub use error::StoreError;
 
@@ -155,6 +157,29 @@ impl Store {
         Store::open_postgres(options.options([("search_path", schema)])).await
     }
 
+    /// Creates the database file if needed and takes an exclusive flock on it (see
+    /// `open_sqlite`). The lock is released when the returned value is dropped.
+    async fn lock_for_setup(
+        path: &std::path::Path,
+    ) -> Result<Option<nix::fcntl::Flock<std::fs::File>>, StoreError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|source| StoreError::CreateDir {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(tokio::task::spawn_blocking(move || {
+            nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        })
+        .await
+        .ok()
+        .and_then(Result::ok))
+    }
+
     async fn open_sqlite(url: &str) -> Result<Store, StoreError> {
         let options =
             SqliteConnectOptions::from_str(url).map_err(|source| StoreError::InvalidUrl {
@@ -170,6 +195,17 @@ impl Store {
                 source,
             })?;
         }
+        // Opening a store sets WAL mode (which needs an exclusive lock while the file is new)
+        // and applies migrations (sqlx's SQLite migrator takes no lock), so two processes
+        // opening a new store at once (`ferry serve` and `ferry history`, say) would collide.
+        // An exclusive flock on the database file, held from before the first connection until
+        // the migrations are done, serialises them; SQLite's own locks are POSIX record locks,
+        // which flock does not touch.
+        let migrating = if is_in_memory(&path) {
+            None
+        } else {
+            Self::lock_for_setup(&path).await?
+        };
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -185,25 +221,6 @@ impl Store {
                 backend: "sqlite",
                 source,
             })?;
-        // sqlx's SQLite migrator takes no lock, so two processes opening a new store at once
-        // (`ferry serve` and `ferry history`, say) would both create the tables. An exclusive
-        // flock on the database file serialises them; SQLite's own locks are POSIX record
-        // locks, which flock does not touch.
-        let migrating = if is_in_memory(&path) {
-            None
-        } else {
-            let file = std::fs::File::open(&path).map_err(|source| StoreError::CreateDir {
-                path: path.clone(),
-                source,
-            })?;
-            let locked = tokio::task::spawn_blocking(move || {
-                nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            })
-            .await
-            .ok()
-            .and_then(Result::ok);
-            Some(locked)
-        };
         SQLITE_MIGRATOR
             .run(&pool)
             .await

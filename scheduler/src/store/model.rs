@@ -250,6 +250,27 @@ pub struct FileRecord {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// A file an execution moved to or from a file server: a row of `transfers`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransferRecord {
+    /// `download` (a fetch) or `upload`; the store refuses anything else.
+    pub direction: String,
+    /// The `[connections.NAME]` used.
+    pub connection: String,
+    /// The file's path on the server (or in the local connection's folder).
+    pub remote_path: String,
+    /// The file's path on this machine (inbox or outbox).
+    pub local_path: String,
+    /// The file's size; never negative.
+    pub bytes: i64,
+    /// How long the transfer took; never negative.
+    pub seconds: f64,
+    /// Lowercase hex SHA-256 of the file's contents.
+    pub sha256: String,
+    /// When the transfer finished.
+    pub recorded_at: DateTime<Utc>,
+}
+
 /// Filters for `ferry history`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryFilter {

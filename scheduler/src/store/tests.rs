@@ -8,7 +8,7 @@
 
 use super::model::{
     Claim, Execution, FileRecord, HistoryFilter, LeaseHolder, LogLine, NewExecution, Status,
-    TableStat, Trigger, WhenBusy,
+    TableStat, TransferRecord, Trigger, WhenBusy,
 };
 use super::{Store, StoreError};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -1098,6 +1098,99 @@ store_test!(files_keep_insertion_order, |db| async move {
     assert_eq!(db.files(run.id).await.unwrap(), files.to_vec());
 });
 
+store_test!(transfers_keep_insertion_order, |db| async move {
+    let run = start(&db, &manual("peer"), "h:1", t(0)).await;
+    let other = start(&db, &manual("ises"), "h:2", t(0)).await;
+    let transfers = [
+        (
+            "download",
+            "sis",
+            "/outgoing/students.csv",
+            "/var/work/peer/inbox/students.csv",
+            1_048_576,
+            0.75,
+        ),
+        (
+            "download",
+            "sis",
+            "/outgoing/enroll 'q'.csv",
+            "/var/work/peer/inbox/enroll 'q'.csv",
+            0,
+            0.0,
+        ),
+        (
+            "upload",
+            "state",
+            "in/PEER_01.txt",
+            "/var/work/peer/outbox/PEER_01.txt",
+            5_000_000_000,
+            61.5,
+        ),
+    ]
+    .map(
+        |(direction, connection, remote_path, local_path, bytes, seconds)| TransferRecord {
+            direction: direction.to_owned(),
+            connection: connection.to_owned(),
+            remote_path: remote_path.to_owned(),
+            local_path: local_path.to_owned(),
+            bytes,
+            seconds,
+            sha256: format!("{bytes:064x}"),
+            recorded_at: t_ms(bytes % 997),
+        },
+    );
+    for transfer in &transfers {
+        db.add_transfer(run.id, transfer).await.unwrap();
+    }
+    db.add_transfer(other.id, &transfers[0]).await.unwrap();
+    assert_eq!(db.transfers(run.id).await.unwrap(), transfers.to_vec());
+    assert_eq!(
+        db.transfers(other.id).await.unwrap(),
+        vec![transfers[0].clone()]
+    );
+    assert!(db.transfers(404).await.unwrap().is_empty());
+});
+
+store_test!(transfers_refuse_bad_rows, |db| async move {
+    let run = start(&db, &manual("peer"), "h:1", t(0)).await;
+    let good = TransferRecord {
+        direction: "download".to_owned(),
+        connection: "sis".to_owned(),
+        remote_path: "a.csv".to_owned(),
+        local_path: "/in/a.csv".to_owned(),
+        bytes: 1,
+        seconds: 0.1,
+        sha256: "00".repeat(32),
+        recorded_at: t(1),
+    };
+    for bad in [
+        TransferRecord {
+            direction: "sideways".to_owned(),
+            ..good.clone()
+        },
+        TransferRecord {
+            bytes: -1,
+            ..good.clone()
+        },
+        TransferRecord {
+            seconds: -0.5,
+            ..good.clone()
+        },
+    ] {
+        let error = db.add_transfer(run.id, &bad).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::ConstraintViolation(_)),
+            "{bad:?}: {error:?}"
+        );
+    }
+    let orphan = db.add_transfer(777_777, &good).await.unwrap_err();
+    assert!(
+        matches!(orphan, StoreError::ForeignKeyViolation(_)),
+        "{orphan:?}"
+    );
+    assert!(db.transfers(run.id).await.unwrap().is_empty());
+});
+
 // ----- Job state -----
 
 store_test!(job_state_gets_sets_and_deletes, |db| async move {
@@ -1167,6 +1260,21 @@ store_test!(prune_deletes_old_finished_runs_only, |db| async move {
         )
         .await
         .unwrap();
+        db.add_transfer(
+            run.id,
+            &TransferRecord {
+                direction: "download".to_owned(),
+                connection: "sis".to_owned(),
+                remote_path: "in.csv".to_owned(),
+                local_path: "/inbox/in.csv".to_owned(),
+                bytes: 10,
+                seconds: 0.5,
+                sha256: "ab".repeat(32),
+                recorded_at: t(1),
+            },
+        )
+        .await
+        .unwrap();
         db.finish(run.id, Status::Succeeded, None, t(10))
             .await
             .unwrap();
@@ -1192,6 +1300,7 @@ store_test!(prune_deletes_old_finished_runs_only, |db| async move {
         assert!(db.logs(*id, None, 0).await.unwrap().is_empty());
         assert!(db.tables(*id).await.unwrap().is_empty());
         assert!(db.files(*id).await.unwrap().is_empty());
+        assert!(db.transfers(*id).await.unwrap().is_empty());
     }
     let left: Vec<i64> = db
         .history(&all())
@@ -1206,7 +1315,7 @@ store_test!(prune_deletes_old_finished_runs_only, |db| async move {
     let orphans: i64 = with_pool!(db.store, pool => {
         sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM execution_logs) + (SELECT COUNT(*) FROM table_stats) \
-             + (SELECT COUNT(*) FROM execution_files)",
+             + (SELECT COUNT(*) FROM execution_files) + (SELECT COUNT(*) FROM transfers)",
         )
         .fetch_one(pool)
         .await

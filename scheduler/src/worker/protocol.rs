@@ -61,6 +61,24 @@ pub enum WorkerEvent {
         abi: u32,
         description: ferry_plugin::wire::Description,
     },
+    /// A file the worker moved to or from a file server (a fetch or upload step, or a plugin's
+    /// host call), reported once it is complete under its final name.
+    Transfer {
+        /// When the transfer finished.
+        at: DateTime<Utc>,
+        /// The `[connections.NAME]` used.
+        connection: String,
+        /// `download` or `upload`.
+        direction: String,
+        /// The path on the server (or in the local connection's folder).
+        remote_path: String,
+        /// The path on this machine.
+        local_path: String,
+        bytes: u64,
+        seconds: f64,
+        /// Lowercase hex SHA-256 of the contents.
+        sha256: String,
+    },
     /// How the run ended, as far as the worker knows. Always the last line of a run that did not
     /// crash. Loading failures (missing file, wrong ABI) are reported here as `failed`.
     Outcome {

@@ -1,0 +1,146 @@
+//! The real file servers the suite runs against: OpenSSH `sshd` (SFTP) and pyftpdlib (FTP and
+//! explicit FTPS), started on loopback by `scripts/peers start` and described by the variables
+//! it writes to `.ci-peers/env` (which `scripts/test` sources).
+//!
+//! A missing variable is a failed test with instructions, never a skipped one. Each test works
+//! in its own directory under the servers' roots ([`Sshd::dir`], [`Ftp::dir`]), so tests can run
+//! in parallel.
+
+use std::path::{Path, PathBuf};
+
+const HOW: &str = "run the suite with scripts/test, which starts sshd and the FTP server \
+                   (or `scripts/peers start && source .ci-peers/env`)";
+
+/// The value of a peer variable.
+///
+/// # Panics
+/// When it is not set: the peers are not running.
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: {HOW}"))
+}
+
+/// A numeric peer variable.
+fn number<T: std::str::FromStr>(name: &str) -> T {
+    var(name)
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} is not a number: {HOW}"))
+}
+
+/// A fresh, empty directory `root/name` (any earlier one removed), owned by `owner` if given.
+fn fresh_dir(root: &Path, name: &str, owner: Option<(u32, u32)>) -> PathBuf {
+    let dir = root.join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("remove an old test directory");
+    }
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the test directory");
+    }
+    dir
+}
+
+/// The SFTP server: OpenSSH sshd with its own config, host keys and a dedicated user.
+#[derive(Debug, Clone)]
+pub struct Sshd {
+    /// Always 127.0.0.1.
+    pub host: String,
+    /// A free high port.
+    pub port: u16,
+    /// The SFTP user (`ferrysftp`).
+    pub user: String,
+    /// The user's numeric id, to hand the user the files a test prepares.
+    pub uid: u32,
+    /// The user's group id.
+    pub gid: u32,
+    /// The user's password.
+    pub password: String,
+    /// An authorized ed25519 private key without passphrase.
+    pub key: PathBuf,
+    /// An authorized ed25519 private key protected by [`Sshd::key_passphrase`].
+    pub key_encrypted: PathBuf,
+    /// The passphrase of [`Sshd::key_encrypted`].
+    pub key_passphrase: String,
+    /// known_hosts with the server's ed25519 key as `[127.0.0.1]:PORT`.
+    pub known_hosts: PathBuf,
+    /// known_hosts with only the server's RSA key.
+    pub known_hosts_rsa: PathBuf,
+    /// known_hosts with an ed25519 key the server does not have.
+    pub known_hosts_changed: PathBuf,
+    /// The user's home: the SFTP login directory.
+    pub home: PathBuf,
+}
+
+impl Sshd {
+    /// The running server, from the environment.
+    ///
+    /// # Panics
+    /// When the peers are not running.
+    pub fn get() -> Sshd {
+        Sshd {
+            host: var("FERRY_TEST_SSHD_HOST"),
+            port: number("FERRY_TEST_SSHD_PORT"),
+            user: var("FERRY_TEST_SSHD_USER"),
+            uid: number("FERRY_TEST_SSHD_UID"),
+            gid: number("FERRY_TEST_SSHD_GID"),
+            password: var("FERRY_TEST_SSHD_PASSWORD"),
+            key: var("FERRY_TEST_SSHD_KEY").into(),
+            key_encrypted: var("FERRY_TEST_SSHD_KEY_ENCRYPTED").into(),
+            key_passphrase: var("FERRY_TEST_SSHD_KEY_PASSPHRASE"),
+            known_hosts: var("FERRY_TEST_SSHD_KNOWN_HOSTS").into(),
+            known_hosts_rsa: var("FERRY_TEST_SSHD_KNOWN_HOSTS_RSA").into(),
+            known_hosts_changed: var("FERRY_TEST_SSHD_KNOWN_HOSTS_CHANGED").into(),
+            home: var("FERRY_TEST_SSHD_HOME").into(),
+        }
+    }
+
+    /// A fresh directory `name` in the SFTP user's home, owned by that user. Its path relative
+    /// to the login directory is `name`.
+    pub fn dir(&self, name: &str) -> PathBuf {
+        fresh_dir(&self.home, name, Some((self.uid, self.gid)))
+    }
+
+    /// Hands `path` (a file or directory a test made as root) to the SFTP user.
+    pub fn give(&self, path: &Path) {
+        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).expect("chown");
+    }
+}
+
+/// The FTP server: pyftpdlib serving plain FTP and explicit FTPS on one port.
+#[derive(Debug, Clone)]
+pub struct Ftp {
+    /// Always 127.0.0.1.
+    pub host: String,
+    /// A free high port.
+    pub port: u16,
+    /// The FTP user.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+    /// The directory the user logs into.
+    pub root: PathBuf,
+    /// The test CA (PEM) that signed the server's certificate (for localhost and 127.0.0.1).
+    pub ca: PathBuf,
+}
+
+impl Ftp {
+    /// The running server, from the environment.
+    ///
+    /// # Panics
+    /// When the peers are not running.
+    pub fn get() -> Ftp {
+        Ftp {
+            host: var("FERRY_TEST_FTP_HOST"),
+            port: number("FERRY_TEST_FTP_PORT"),
+            user: var("FERRY_TEST_FTP_USER"),
+            password: var("FERRY_TEST_FTP_PASSWORD"),
+            root: var("FERRY_TEST_FTP_ROOT").into(),
+            ca: var("FERRY_TEST_CA").into(),
+        }
+    }
+
+    /// A fresh directory `name` under the FTP root; its path relative to the login directory is
+    /// `name`.
+    pub fn dir(&self, name: &str) -> PathBuf {
+        fresh_dir(&self.root, name, None)
+    }
+}
