@@ -49,6 +49,8 @@ fn run_order(tmp: &Path, plugin_path: PathBuf, settings: serde_json::Value) -> W
             outbox: work.join("outbox"),
             no_fetch: false,
         },
+        fetch: Vec::new(),
+        upload: Vec::new(),
     })
 }
 

@@ -15,3 +15,5 @@ mod serve;
 mod read_commands;
 // Repository rules: module docs, twin migrations, where unsafe may live.
 mod tidy;
+// Fetch and upload steps through a local connection.
+mod transfers;

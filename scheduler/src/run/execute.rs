@@ -93,7 +93,16 @@ impl Runner {
                     .await;
             }
         };
-        let redactor = super::Redactor::new(secrets.values().cloned());
+        let transfers = match super::transfers::orders(self.config(), &job) {
+            Ok(transfers) => transfers,
+            Err(error) => return self.end(&execution, Status::Failed, Some(error)).await,
+        };
+        let redactor = super::Redactor::new(
+            secrets
+                .values()
+                .cloned()
+                .chain(transfers.secrets.iter().cloned()),
+        );
         let mut recorder = Recorder {
             runner: self,
             execution: &execution,
@@ -103,7 +112,7 @@ impl Runner {
             seq: 0,
             last_stderr: Vec::new(),
         };
-        let order = self.order(&execution, &job, secrets);
+        let order = self.order(&execution, &job, secrets, transfers);
         let status = recorder.drive(order, &job, cancel).await;
         recorder.flush().await?;
         let (status, error) = match status {
@@ -144,6 +153,7 @@ impl Runner {
         execution: &Execution,
         job: &JobSpec,
         secrets: std::collections::BTreeMap<String, String>,
+        transfers: super::transfers::TransferOrders,
     ) -> WorkerRequest {
         let dirs = RunDirs::new(&self.config().scheduler.work_dir, execution);
         let params = RunParams::from_json(&execution.params);
@@ -164,6 +174,8 @@ impl Runner {
                 outbox: absolute(dirs.outbox),
                 no_fetch: params.no_fetch,
             },
+            fetch: transfers.fetch,
+            upload: transfers.upload,
         })
     }
 }

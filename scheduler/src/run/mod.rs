@@ -8,6 +8,9 @@
 
 mod execute;
 mod redact;
+mod transfers;
+
+pub use transfers::connection_order;
 
 pub use execute::RunUpdate;
 pub use redact::Redactor;

@@ -152,11 +152,29 @@ fn run_plugin(
         }
     };
     let host = Host::new(&events, &state, cancelled);
+    let emit = |event: WorkerEvent| {
+        pipe.send(&event);
+    };
+    if order.request.no_fetch {
+        if !order.fetch.is_empty() {
+            super::steps::note_reused_inbox(&emit, &order.request.inbox);
+        }
+    } else if let Err(message) = super::steps::fetch_all(&emit, &order.fetch, &order.request.inbox)
+    {
+        return fail(pipe, message);
+    }
     pipe.send(&WorkerEvent::Entered {
         at: crate::clock::now(),
     });
     let result = plugin.run(&order.request, &host);
     runtime.block_on(state.close());
+    // Uploads follow a run that produced its files: a succeeded or warning outcome.
+    if let Ok(result) = &result
+        && result.status != OutcomeStatus::Failed
+        && let Err(message) = super::steps::upload_all(&emit, &order.upload, &order.request.outbox)
+    {
+        return fail(pipe, message);
+    }
     match result {
         Ok(result) => {
             let code = match result.status {
@@ -181,6 +199,15 @@ fn run_plugin(
 
 /// Turns SIGTERM into the cancel flag instead of death: the plugin sees `cancelled()` and can
 /// stop cleanly; the runner follows up with SIGKILL if it does not.
+/// Ends the run as failed with `message`.
+fn fail(pipe: &EventPipe, message: String) -> u8 {
+    pipe.send(&WorkerEvent::Outcome {
+        status: OutcomeStatus::Failed,
+        message: Some(message),
+    });
+    EXIT_FAILED
+}
+
 fn listen_for_sigterm(runtime: &Runtime, cancelled: &Arc<AtomicBool>) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = runtime.block_on(async { signal(SignalKind::terminate()) })?;

@@ -6,6 +6,7 @@
 //!   [`WorkerProcess::kill`] signal the whole group; [`WorkerProcess::wait`] says how it ended.
 //! - [`describe_plugin`] asks a worker for a plugin's declaration and description.
 //! - [`child::main`] is the worker itself: `ferry worker`.
+//! - `steps` performs a job's declared fetch and upload steps around the plugin, in the worker.
 //! - [`protocol`] is the line protocol between the two, and the only definition of it.
 //!
 //! # Architecture Invariant
@@ -16,6 +17,7 @@ pub mod child;
 mod describe;
 pub mod protocol;
 mod spawn;
+mod steps;
 
 pub use describe::{PluginInfo, describe_plugin};
 pub use spawn::{WorkerExit, WorkerOutput, WorkerProcess, spawn};

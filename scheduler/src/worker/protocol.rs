@@ -38,6 +38,83 @@ pub struct RunOrder {
     pub database: String,
     /// What the plugin is handed.
     pub request: RunRequest,
+    /// The job's `fetch` steps, run before the plugin (skipped with `--no-fetch`).
+    #[serde(default)]
+    pub fetch: Vec<FetchOrder>,
+    /// The job's `upload` steps, run after the plugin when it did not fail.
+    #[serde(default)]
+    pub upload: Vec<UploadOrder>,
+}
+
+/// A credential on its way to the worker: serialized as the plain string (the worker needs it),
+/// but never printed by `Debug`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A connection as the worker uses it: where, how, with credentials resolved by the runner.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConnectionOrder {
+    /// The `[connections.NAME]` name, for transfer records and messages.
+    pub name: String,
+    pub endpoint: EndpointOrder,
+    pub connect_timeout_ms: u64,
+    pub io_timeout_ms: u64,
+    /// Attempts for an operation that failed transiently (at least 1).
+    pub attempts: u32,
+    pub retry_backoff_ms: u64,
+}
+
+/// The serializable twin of [`crate::transfer::Endpoint`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EndpointOrder {
+    Sftp {
+        host: String,
+        port: u16,
+        user: String,
+        private_key: Option<PathBuf>,
+        passphrase: Option<Secret>,
+        password: Option<Secret>,
+        known_hosts: PathBuf,
+    },
+    Ftp {
+        host: String,
+        port: u16,
+        user: String,
+        password: Option<Secret>,
+        tls: bool,
+        ca_file: Option<PathBuf>,
+        passive: bool,
+    },
+    Local {
+        root: PathBuf,
+    },
+}
+
+/// One `fetch` step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FetchOrder {
+    pub connection: ConnectionOrder,
+    pub remote_dir: String,
+    pub pattern: String,
+    pub required: Vec<String>,
+    /// `keep`, `delete` or `archive:DIR`.
+    pub after: String,
+}
+
+/// One `upload` step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UploadOrder {
+    pub connection: ConnectionOrder,
+    pub remote_dir: String,
+    pub pattern: String,
 }
 
 /// One line the worker reports.
