@@ -5,6 +5,7 @@
 //! Only [`output`] prints results; only `main.rs` turns an [`Exit`] into the process status.
 
 mod check;
+mod connections;
 mod context;
 mod history;
 mod jobs;
@@ -62,6 +63,8 @@ enum Command {
     Check(check::Args),
     /// List plugin libraries with their versions and settings.
     Plugins(plugins::Args),
+    /// File-server connections: list, test, trust a host key.
+    Connections(connections::Args),
     /// Internal: run one job in a worker process (started by Ferry itself).
     #[command(hide = true)]
     Worker,
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Logs(args) => logs::exec(args, &config_path).await,
             Command::Check(args) => check::exec(args, &config_path).await,
             Command::Plugins(args) => plugins::exec(args, &config_path).await,
+            Command::Connections(args) => connections::exec(args, &config_path).await,
             Command::Worker => Ok(Exit::Usage),
         }
     });

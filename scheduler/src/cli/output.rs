@@ -445,3 +445,44 @@ pub(crate) fn check_json<'a>(
         .collect();
     json(&json!({"config": config, "ok": errors.is_empty(), "errors": errors, "jobs": jobs}));
 }
+
+/// One row of `ferry connections list`.
+#[derive(Debug)]
+pub(crate) struct ConnectionRow {
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) target: String,
+    pub(crate) jobs: Vec<String>,
+}
+
+/// `ferry connections list`.
+pub(crate) fn connections(rows: &[ConnectionRow], as_json: bool) {
+    if as_json {
+        json(&Value::Array(
+            rows.iter()
+                .map(
+                    |r| json!({"name": r.name, "kind": r.kind, "target": r.target, "jobs": r.jobs}),
+                )
+                .collect(),
+        ));
+        return;
+    }
+    if rows.is_empty() {
+        line("No connections configured.");
+        return;
+    }
+    let mut t = table(&["Connection", "Kind", "Target", "Used by"]);
+    for r in rows {
+        t.add_row(vec![
+            r.name.clone(),
+            r.kind.clone(),
+            r.target.clone(),
+            if r.jobs.is_empty() {
+                "-".to_owned()
+            } else {
+                r.jobs.join(", ")
+            },
+        ]);
+    }
+    line(&t.to_string());
+}

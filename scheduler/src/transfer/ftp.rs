@@ -5,8 +5,8 @@
 //! configured CA file, for the configured host name. The transfer type is always binary (suppaftp
 //! starts in ASCII, which rewrites line endings). Data connections are passive by default (EPSV
 //! when the server lists it, else PASV using the control connection's address, which survives
-//! NAT), or active (PORT) on request. Every socket, control and data, carries read and write
-//! timeouts, and `REST` resumes a download.
+//! NAT), or active (PORT) on request. Every socket, control and data (passive or accepted in
+//! active mode), carries read and write timeouts, and `REST` resumes a download.
 
 use super::error::{io_is_timeout, io_is_transient};
 use super::{
@@ -180,29 +180,59 @@ impl FtpSession {
 
     /// Lists with MLSD, or LIST parsed as Unix or DOS output.
     fn listing(&mut self, dir: &str) -> Result<Vec<suppaftp::list::File>, TransferError> {
-        let target = (!dir.is_empty()).then_some(dir);
         let listed = if dir.is_empty() { "." } else { dir };
-        if self.mlsd {
-            let lines = self
-                .ftp
-                .mlsd(target)
-                .map_err(|e| self.error("list", listed, e))?;
-            return Ok(lines
-                .iter()
-                .filter_map(|line| ListParser::parse_mlsd(line).ok())
-                .collect());
-        }
-        let lines = self
-            .ftp
-            .list(target)
-            .map_err(|e| self.error("list", listed, e))?;
+        let verb = if self.mlsd { "MLSD" } else { "LIST" };
+        let command = if dir.is_empty() {
+            verb.to_owned()
+        } else {
+            format!("{verb} {dir}")
+        };
+        let lines = match self.data_lines(&command, listed) {
+            Ok(lines) => lines,
+            // Servers answer a missing directory with 550 or 501: tell by looking.
+            Err(TransferError::Remote {
+                transient: false, ..
+            }) if !self.is_dir(listed)? => {
+                return Err(TransferError::NotFound {
+                    endpoint: self.label.clone(),
+                    operation: "list",
+                    path: listed.to_owned(),
+                });
+            }
+            Err(error) => return Err(error),
+        };
         Ok(lines
             .iter()
             .filter_map(|line| {
-                ListParser::parse_posix(line)
-                    .or_else(|_| ListParser::parse_dos(line))
-                    .ok()
+                if self.mlsd {
+                    ListParser::parse_mlsd(line).ok()
+                } else {
+                    ListParser::parse_posix(line)
+                        .or_else(|_| ListParser::parse_dos(line))
+                        .ok()
+                }
             })
+            .collect())
+    }
+
+    /// Runs a listing command and reads its data connection as lines. (suppaftp's own `mlsd` and
+    /// `list` cannot put a timeout on an active-mode data connection; this can.)
+    fn data_lines(&mut self, command: &str, listed: &str) -> Result<Vec<String>, TransferError> {
+        let (_, mut stream) = self
+            .ftp
+            .custom_data_command(command, &[Status::AboutToSend, Status::AlreadyOpen])
+            .map_err(|e| self.error("list", listed, e))?;
+        set_socket_timeouts(stream.get_ref().get_ref(), self.timeouts.io)
+            .map_err(|e| self.error("list", listed, FtpError::ConnectionError(e)))?;
+        let mut bytes = Vec::new();
+        let read = io::Read::read_to_end(&mut stream, &mut bytes);
+        let finished = stream.finish();
+        read.map_err(|e| self.error("list", listed, FtpError::ConnectionError(e)))?;
+        finished.map_err(|e| self.error("list", listed, e))?;
+        Ok(String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|line| line.trim_end_matches('\r').to_owned())
+            .filter(|line| !line.is_empty())
             .collect())
     }
 
@@ -363,6 +393,9 @@ impl Session for FtpSession {
             .ftp
             .retr_as_stream(remote)
             .map_err(|e| self.error("download", remote, e))?;
+        // Passive sockets got their timeouts when opened; an accepted active one did not.
+        set_socket_timeouts(stream.get_ref().get_ref(), self.timeouts.io)
+            .map_err(|e| self.error("download", remote, FtpError::ConnectionError(e)))?;
         let copied = copy_chunks(&mut stream, &mut target, offset, progress);
         // Finishing reads the server's completion reply; a failed copy still finishes (on drop)
         // so the control connection stays usable, but its error is the one reported.
@@ -387,6 +420,8 @@ impl Session for FtpSession {
             .ftp
             .put_with_stream(remote)
             .map_err(|e| self.error("upload", remote, e))?;
+        set_socket_timeouts(stream.get_ref().get_ref(), self.timeouts.io)
+            .map_err(|e| self.error("upload", remote, FtpError::ConnectionError(e)))?;
         let copied = copy_chunks(&mut source, &mut stream, 0, progress);
         let finished = stream.finish();
         let copied = copied.map_err(|e| match e {

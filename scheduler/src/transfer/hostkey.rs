@@ -211,8 +211,12 @@ impl KnownKeys {
 
     /// The recorded key types, for messages.
     pub(crate) fn types(&self) -> Vec<&str> {
-        let mut types: Vec<&str> = self.keys.iter().map(|(t, _)| t.as_str()).collect();
-        types.dedup();
+        let mut types: Vec<&str> = Vec::new();
+        for (key_type, _) in &self.keys {
+            if !types.contains(&key_type.as_str()) {
+                types.push(key_type);
+            }
+        }
         types
     }
 

@@ -6,7 +6,7 @@
 //! then public-key and/or password authentication. libssh2's session timeout bounds every
 //! blocking wait: the connect timeout during the handshake, the I/O timeout afterwards.
 //!
-//! Transfers move [`CHUNK`]-sized (256 KiB) buffers. Renaming onto an existing file fails on
+//! Transfers move [`super::CHUNK`]-sized (256 KiB) buffers. Renaming onto an existing file fails on
 //! OpenSSH's SFTP v3 server (libssh2 does not use `posix-rename@openssh.com`), so a failed rename
 //! whose target exists removes the target and renames again: not atomic, but the window is tiny.
 

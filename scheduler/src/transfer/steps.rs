@@ -257,14 +257,21 @@ pub fn fetch(
         let started = Instant::now();
         let name = file.name.as_str();
         let total = file.size;
-        session.download(&file.path, &part, offset, &mut |bytes| {
+        let downloaded = session.download(&file.path, &part, offset, &mut |bytes| {
             progress(Progress {
                 direction: Direction::Download,
                 name,
                 bytes,
                 total,
             });
-        })?;
+        });
+        if let Err(error) = downloaded {
+            // Keep what arrived for the next attempt to resume; an empty part is just litter.
+            if fs::metadata(&part).is_ok_and(|m| m.len() == 0) {
+                let _ = fs::remove_file(&part);
+            }
+            return Err(error);
+        }
         let seconds = started.elapsed().as_secs_f64();
         let actual = fs::metadata(&part)
             .map_err(|e| TransferError::local("stat", &part, e))?
