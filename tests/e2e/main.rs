@@ -17,3 +17,5 @@ mod read_commands;
 mod tidy;
 // Fetch and upload steps through a local connection.
 mod transfers;
+// Jobs against the real sshd and FTP/FTPS servers.
+mod remote_servers;
