@@ -6,7 +6,7 @@
 
 use crate::error::JobError;
 use crate::ffi::HostLink;
-use crate::wire::{Event, HostCall, HostReply, Level, RunRequest, TableAction};
+use crate::wire::{Event, HostCall, HostReply, Level, RemoteFileInfo, RunRequest, TableAction};
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -231,6 +231,98 @@ impl Context {
         .map(drop)
     }
 
+    /// Lists the regular files of `dir` on the connection `connection` (a `[connections.NAME]`
+    /// of Ferry's configuration), in name order; with `pattern`, only the names matching that
+    /// glob (`*.csv`; `*` does not match a leading dot). `dir` is relative to the connection's
+    /// root unless absolute. The host does the work: the job never sees credentials.
+    ///
+    /// # Errors
+    /// [`JobError::Host`] for an unknown connection (the message lists the configured ones), a
+    /// missing directory, or a server that cannot be reached.
+    pub fn list_files(
+        &self,
+        connection: &str,
+        dir: &str,
+        pattern: Option<&str>,
+    ) -> Result<Vec<RemoteFileInfo>, JobError> {
+        let call = HostCall::ListFiles {
+            connection: connection.to_owned(),
+            dir: dir.to_owned(),
+            pattern: pattern.map(str::to_owned),
+        };
+        match self.call_reply(&call)? {
+            HostReply::Files { files } => Ok(files),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Downloads `remote_path` from `connection` into the run's inbox, under its own name, and
+    /// returns the local path. The file is complete when this returns (temporary name, size
+    /// check, rename) and is recorded in the run's transfers.
+    ///
+    /// # Errors
+    /// [`JobError::Host`] for an unknown connection, a missing file, or a failed transfer.
+    pub fn fetch_file(&self, connection: &str, remote_path: &str) -> Result<PathBuf, JobError> {
+        self.fetch_file_as(connection, remote_path, None)
+    }
+
+    /// Like [`fetch_file`](Context::fetch_file), but names the file `local_name` in the inbox
+    /// (a plain file name, no folders).
+    ///
+    /// # Errors
+    /// As [`fetch_file`](Context::fetch_file), and for a `local_name` that is not a plain name.
+    pub fn fetch_file_as(
+        &self,
+        connection: &str,
+        remote_path: &str,
+        local_name: Option<&str>,
+    ) -> Result<PathBuf, JobError> {
+        let value = self.call(&HostCall::FetchFile {
+            connection: connection.to_owned(),
+            remote_path: remote_path.to_owned(),
+            local_name: local_name.map(str::to_owned),
+        })?;
+        value.map(PathBuf::from).ok_or_else(|| JobError::Host {
+            message: "the host fetched the file but did not say where to".to_owned(),
+        })
+    }
+
+    /// Uploads the local file `local_path` to `remote_path` on `connection`: to a temporary
+    /// name beside it, size checked, then renamed over `remote_path`. Missing remote folders are
+    /// created. A relative `local_path` is relative to [`work_dir`](Context::work_dir). The file
+    /// is recorded in the run's transfers.
+    ///
+    /// # Errors
+    /// [`JobError::Host`] for an unknown connection, an unreadable local file, or a failed
+    /// transfer.
+    pub fn put_file(
+        &self,
+        connection: &str,
+        local_path: impl AsRef<Path>,
+        remote_path: &str,
+    ) -> Result<(), JobError> {
+        self.call(&HostCall::PutFile {
+            connection: connection.to_owned(),
+            local_path: local_path.as_ref().to_owned(),
+            remote_path: remote_path.to_owned(),
+        })
+        .map(drop)
+    }
+
+    /// Renames (moves) `from` to `to` on `connection`, replacing `to` if it exists; e.g. to
+    /// move a processed file into an archive folder.
+    ///
+    /// # Errors
+    /// [`JobError::Host`] for an unknown connection, a missing file, or a refused rename.
+    pub fn rename_file(&self, connection: &str, from: &str, to: &str) -> Result<(), JobError> {
+        self.call(&HostCall::RenameFile {
+            connection: connection.to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+        })
+        .map(drop)
+    }
+
     /// True once the host asked the run to stop (timeout, shutdown). Long work should check
     /// this between steps and return, e.g. with `Err(JobError::Cancelled)`.
     pub fn cancelled(&self) -> bool {
@@ -252,7 +344,16 @@ impl Context {
         }
     }
 
+    /// A call whose answer is [`HostReply::Ok`]: its value.
     fn call(&self, call: &HostCall) -> Result<Option<String>, JobError> {
+        match self.call_reply(call)? {
+            HostReply::Ok { value } => Ok(value),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Any call; [`HostReply::Error`] becomes [`JobError::Host`], other replies are returned.
+    fn call_reply(&self, call: &HostCall) -> Result<HostReply, JobError> {
         let reply = match &self.link {
             Link::Host(host) => {
                 let json = serde_json::to_string(call).map_err(|e| JobError::Host {
@@ -268,9 +369,21 @@ impl Context {
             Link::Offline(offline) => offline_call(&mut offline.borrow_mut(), call),
         };
         match reply {
-            HostReply::Ok { value } => Ok(value),
             HostReply::Error { message } => Err(JobError::Host { message }),
+            other => Ok(other),
         }
+    }
+}
+
+/// The error for a reply of the wrong kind (a host bug, or a host of another version).
+fn unexpected(reply: &HostReply) -> JobError {
+    let kind = match reply {
+        HostReply::Ok { .. } => "ok",
+        HostReply::Error { .. } => "error",
+        HostReply::Files { .. } => "files",
+    };
+    JobError::Host {
+        message: format!("the host answered with an unexpected {kind} reply"),
     }
 }
 
@@ -286,6 +399,14 @@ fn offline_call(offline: &mut Offline, call: &HostCall) -> HostReply {
             };
             HostReply::Ok { value: None }
         }
+        HostCall::ListFiles { connection, .. }
+        | HostCall::FetchFile { connection, .. }
+        | HostCall::PutFile { connection, .. }
+        | HostCall::RenameFile { connection, .. } => HostReply::Error {
+            message: format!(
+                "connection {connection:?} is not available: an offline context has no file connections"
+            ),
+        },
     }
 }
 
@@ -376,5 +497,59 @@ mod tests {
             }
         );
         assert!(!ctx.cancelled());
+    }
+
+    #[test]
+    fn offline_file_calls_fail_naming_the_connection() {
+        let ctx = Context::offline(request());
+        let err = ctx
+            .list_files("drop", "in", Some("*.csv"))
+            .expect_err("no connections offline");
+        assert!(
+            matches!(&err, JobError::Host { message } if message.contains("\"drop\"")),
+            "{err:?}"
+        );
+        assert!(ctx.fetch_file("drop", "in/a.csv").is_err());
+        assert!(ctx.put_file("drop", "a.csv", "out/a.csv").is_err());
+        assert!(ctx.rename_file("drop", "a", "b").is_err());
+    }
+
+    #[test]
+    fn file_calls_and_replies_have_the_documented_json_shape() {
+        let call = HostCall::ListFiles {
+            connection: "drop".to_owned(),
+            dir: "in".to_owned(),
+            pattern: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&call).expect("json"),
+            serde_json::json!({ "op": "list_files", "connection": "drop", "dir": "in", "pattern": null })
+        );
+        let read: HostCall =
+            serde_json::from_str(r#"{"op":"fetch_file","connection":"c","remote_path":"a"}"#)
+                .expect("local_name is optional");
+        assert_eq!(
+            read,
+            HostCall::FetchFile {
+                connection: "c".to_owned(),
+                remote_path: "a".to_owned(),
+                local_name: None
+            }
+        );
+        let reply: HostReply = serde_json::from_str(
+            r#"{"result":"files","files":[{"name":"a.csv","path":"in/a.csv","size":3,"modified":"2026-01-02T03:04:05+00:00"}]}"#,
+        )
+        .expect("files reply");
+        assert_eq!(
+            reply,
+            HostReply::Files {
+                files: vec![RemoteFileInfo {
+                    name: "a.csv".to_owned(),
+                    path: "in/a.csv".to_owned(),
+                    size: 3,
+                    modified: Some("2026-01-02T03:04:05+00:00".to_owned()),
+                }]
+            }
+        );
     }
 }

@@ -296,6 +296,12 @@ mod tests {
             HostCall::StateSet { .. } => HostReply::Error {
                 message: "read-only".to_owned(),
             },
+            HostCall::ListFiles { .. } => HostReply::Files { files: Vec::new() },
+            HostCall::FetchFile { .. } | HostCall::PutFile { .. } | HostCall::RenameFile { .. } => {
+                HostReply::Error {
+                    message: "no files here".to_owned(),
+                }
+            }
         };
         seen.lock().expect("lock").calls.push(text);
         into_c_string(serde_json::to_string(&reply).expect("json"))

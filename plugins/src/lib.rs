@@ -45,4 +45,6 @@ pub mod wire;
 pub use context::Context;
 pub use error::JobError;
 pub use job::{Job, Outcome};
-pub use wire::{Description, Event, Level, OutcomeStatus, SettingKind, SettingSpec, TableAction};
+pub use wire::{
+    Description, Event, Level, OutcomeStatus, RemoteFileInfo, SettingKind, SettingSpec, TableAction,
+};

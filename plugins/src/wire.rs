@@ -150,6 +150,57 @@ pub enum HostCall {
     StateGet { key: String },
     /// Writes (or with `None`, deletes) a value of the job's persistent key-value state.
     StateSet { key: String, value: Option<String> },
+    /// Lists the regular files of `dir` on a configured connection, optionally only those whose
+    /// name matches the glob `pattern`. Answered with [`HostReply::Files`].
+    ListFiles {
+        /// The `[connections.NAME]` to use.
+        connection: String,
+        /// The directory, relative to the connection's root unless absolute.
+        dir: String,
+        /// A glob on file names (`*.csv`); `*` does not match a leading dot. `None`: every file.
+        #[serde(default)]
+        pattern: Option<String>,
+    },
+    /// Downloads one file into the run's inbox (temporary name, size check, rename). Answered
+    /// with [`HostReply::Ok`] whose `value` is the local path.
+    FetchFile {
+        connection: String,
+        /// The file on the server, relative to the connection's root unless absolute.
+        remote_path: String,
+        /// The name to give it in the inbox (a plain file name); `None` keeps the remote name.
+        #[serde(default)]
+        local_name: Option<String>,
+    },
+    /// Uploads a local file (to a temporary name beside the target, size check, rename).
+    /// Answered with [`HostReply::Ok`].
+    PutFile {
+        connection: String,
+        /// The file on this machine; a relative path is relative to the run's `work_dir`.
+        local_path: PathBuf,
+        /// Where it goes on the server, relative to the connection's root unless absolute.
+        remote_path: String,
+    },
+    /// Renames (moves) a file on the server, replacing `to`. Answered with [`HostReply::Ok`].
+    RenameFile {
+        connection: String,
+        from: String,
+        to: String,
+    },
+}
+
+/// A file on a connection, as [`HostCall::ListFiles`] reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RemoteFileInfo {
+    /// The file name, without directory.
+    pub name: String,
+    /// The path to hand back to `FetchFile` or `RenameFile` (the listed directory joined with
+    /// `name`).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification (RFC 3339, UTC), when the server reports it.
+    #[serde(default)]
+    pub modified: Option<String>,
 }
 
 /// The host's answer to a [`HostCall`].
@@ -160,6 +211,8 @@ pub enum HostReply {
     Ok { value: Option<String> },
     /// The call failed; the message says why.
     Error { message: String },
+    /// The answer to [`HostCall::ListFiles`], in name order.
+    Files { files: Vec<RemoteFileInfo> },
 }
 
 /// What a plugin says about itself in `describe`.

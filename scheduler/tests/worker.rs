@@ -2,7 +2,8 @@
 //!
 //! Plugins come from the workspace's target folder (`libferry_job_example.so`,
 //! `libferry_test_misbehave.so`, `libferry_test_old_abi.so`): run `cargo build --workspace`
-//! before these tests. Each test gets its own temp folder and SQLite store.
+//! before these tests. Each test gets its own temp folder and SQLite store. The SFTP host-files
+//! test needs the sshd of `scripts/peers start` (`source .ci-peers/env`).
 
 use ferry::worker::protocol::{RunOrder, WorkerEvent, WorkerRequest};
 use ferry::worker::{WorkerError, WorkerExit, WorkerOutput, WorkerProcess, describe_plugin, spawn};
@@ -51,6 +52,7 @@ fn run_order(tmp: &Path, plugin_path: PathBuf, settings: serde_json::Value) -> W
         },
         fetch: Vec::new(),
         upload: Vec::new(),
+        connections: Vec::new(),
     })
 }
 
@@ -514,4 +516,166 @@ async fn a_process_left_behind_does_not_hold_the_run_open_and_kill_removes_it() 
         "still alive in group {pgid}: {:?}",
         live_members(pgid)
     );
+}
+
+/// Runs the misbehave plugin's `files` mode against `connection`, in the folder `dir` on it,
+/// whose local path is `folder` (prepared here with two CSV files and a text file; `owner`
+/// gets the folders, for a server that runs as another user), and checks what it did.
+async fn files_mode_moves_and_records_files(
+    tmp: &Path,
+    connection: ferry::worker::protocol::ConnectionOrder,
+    dir: Option<&str>,
+    folder: &Path,
+    owner: Option<(u32, u32)>,
+) {
+    std::fs::create_dir_all(folder.join("in")).expect("drop folder");
+    std::fs::write(folder.join("in/a.csv"), "id\n1\n2\n").expect("a.csv");
+    std::fs::write(folder.join("in/b.csv"), "id\n").expect("b.csv");
+    std::fs::write(folder.join("in/notes.txt"), "not a csv").expect("notes");
+    if let Some((uid, gid)) = owner {
+        for path in [
+            folder.to_owned(),
+            folder.join("in"),
+            folder.join("in/a.csv"),
+            folder.join("in/b.csv"),
+            folder.join("in/notes.txt"),
+        ] {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).expect("chown");
+        }
+    }
+    let name = connection.name.clone();
+    let mut settings = serde_json::json!({ "mode": "files", "connection": name });
+    if let Some(dir) = dir {
+        settings["dir"] = serde_json::json!(dir);
+    }
+    let mut order = run_order(tmp, plugin("ferry-test-misbehave"), settings);
+    let WorkerRequest::Run(run) = &mut order else {
+        unreachable!("run_order builds a run")
+    };
+    run.connections.push(connection);
+    let finished = run_to_end(&order).await;
+    assert_eq!(
+        finished.outcome(),
+        Some((OutcomeStatus::Succeeded, Some("moved 2 file(s)".to_owned()))),
+        "{:?} {:?}",
+        finished.logs(),
+        finished.stderr()
+    );
+    let logs = finished.logs();
+    assert!(logs.contains(&"listed: a.csv,b.csv"), "{logs:?}");
+    let unknown = format!(
+        "nowhere: host service failed: unknown connection \"nowhere\"; the configured connections are: {name}"
+    );
+    assert!(logs.contains(&unknown.as_str()), "{logs:?}");
+
+    // Fetched into the inbox, the response uploaded, the originals moved; the rest untouched.
+    let inbox = tmp.join("work/inbox");
+    assert_eq!(
+        std::fs::read_to_string(inbox.join("a.csv")).expect("a"),
+        "id\n1\n2\n"
+    );
+    assert!(inbox.join("b.csv").is_file());
+    assert_eq!(
+        std::fs::read_to_string(folder.join("out/response.txt")).expect("response"),
+        "a.csv 3\nb.csv 1\n"
+    );
+    assert!(folder.join("done/a.csv").is_file() && folder.join("done/b.csv").is_file());
+    assert!(!folder.join("in/a.csv").exists() && !folder.join("in/b.csv").exists());
+    assert!(folder.join("in/notes.txt").is_file());
+    assert!(!folder.join("out/.response.txt.part").exists());
+
+    // Every file moved is reported as a transfer, for the run's record.
+    let base = dir.map(|d| format!("{d}/")).unwrap_or_default();
+    let transfers: Vec<(String, String, String, u64)> = finished
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            WorkerEvent::Transfer {
+                connection,
+                direction,
+                remote_path,
+                bytes,
+                ..
+            } => Some((
+                connection.clone(),
+                direction.clone(),
+                remote_path.clone(),
+                *bytes,
+            )),
+            _ => None,
+        })
+        .collect();
+    let expected = |direction: &str, path: &str, bytes: u64| {
+        (
+            name.clone(),
+            direction.to_owned(),
+            format!("{base}{path}"),
+            bytes,
+        )
+    };
+    assert_eq!(
+        transfers,
+        [
+            expected("download", "in/a.csv", 7),
+            expected("download", "in/b.csv", 3),
+            expected("upload", "out/response.txt", 16),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_lists_fetches_puts_and_renames_through_a_local_connection() {
+    use ferry::worker::protocol::{ConnectionOrder, EndpointOrder};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let drop = tmp.path().join("drop");
+    let connection = ConnectionOrder {
+        name: "drop".to_owned(),
+        endpoint: EndpointOrder::Local { root: drop.clone() },
+        connect_timeout_ms: 5_000,
+        io_timeout_ms: 5_000,
+        attempts: 1,
+        retry_backoff_ms: 10,
+    };
+    files_mode_moves_and_records_files(tmp.path(), connection, None, &drop, None).await;
+}
+
+/// A `FERRY_TEST_*` variable set by `scripts/peers start` (sourced from `.ci-peers/env`).
+fn peer_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run `scripts/peers start && source .ci-peers/env` first")
+    })
+}
+
+#[tokio::test]
+async fn a_plugin_lists_fetches_puts_and_renames_through_an_sftp_connection() {
+    use ferry::worker::protocol::{ConnectionOrder, EndpointOrder};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = PathBuf::from(peer_var("FERRY_TEST_SSHD_HOME"));
+    let dir = "worker-host-files";
+    let folder = home.join(dir);
+    if folder.exists() {
+        std::fs::remove_dir_all(&folder).expect("clean folder");
+    }
+    let owner = (
+        peer_var("FERRY_TEST_SSHD_UID").parse().expect("uid"),
+        peer_var("FERRY_TEST_SSHD_GID").parse().expect("gid"),
+    );
+    let connection = ConnectionOrder {
+        name: "district-sftp".to_owned(),
+        endpoint: EndpointOrder::Sftp {
+            host: peer_var("FERRY_TEST_SSHD_HOST"),
+            port: peer_var("FERRY_TEST_SSHD_PORT").parse().expect("port"),
+            user: peer_var("FERRY_TEST_SSHD_USER"),
+            private_key: Some(PathBuf::from(peer_var("FERRY_TEST_SSHD_KEY"))),
+            passphrase: None,
+            password: None,
+            known_hosts: PathBuf::from(peer_var("FERRY_TEST_SSHD_KNOWN_HOSTS")),
+        },
+        connect_timeout_ms: 10_000,
+        io_timeout_ms: 30_000,
+        attempts: 2,
+        retry_backoff_ms: 100,
+    };
+    files_mode_moves_and_records_files(tmp.path(), connection, Some(dir), &folder, Some(owner))
+        .await;
 }

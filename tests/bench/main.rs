@@ -19,20 +19,35 @@ use std::time::{Duration, Instant};
 fn main() {
     let mut fires = 200usize;
     let mut executions = 1_000_000i64;
+    let mut sftp_mib = 256u64;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next().unwrap_or_default();
         match arg.as_str() {
             "--fires" => fires = value.parse().expect("--fires N"),
             "--executions" => executions = value.parse().expect("--executions N"),
-            _ => panic!("usage: ferry-bench [--fires N] [--executions N]"),
+            "--sftp-mib" => sftp_mib = value.parse().expect("--sftp-mib N"),
+            "--only" => only = Some(value),
+            _ => panic!(
+                "usage: ferry-bench [--fires N] [--executions N] [--sftp-mib N] [--only fires|history|sftp]"
+            ),
         }
     }
     println!("Ferry benchmark ({} build)", profile());
-    println!();
-    fire_latency(fires);
-    println!();
-    history_time(executions);
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if wanted("fires") {
+        println!();
+        fire_latency(fires);
+    }
+    if wanted("history") {
+        println!();
+        history_time(executions);
+    }
+    if wanted("sftp") {
+        println!();
+        sftp_throughput(sftp_mib);
+    }
 }
 
 fn profile() -> &'static str {
@@ -209,4 +224,101 @@ fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
     let mut times: Vec<Duration> = (0..runs).map(|_| f()).collect();
     times.sort();
     times[runs / 2]
+}
+
+/// SFTP download of one `mib` MiB file from the suite's sshd: Ferry's transfer engine (connect,
+/// authenticate, verify the host key, download) against OpenSSH's `sftp` client doing the same.
+fn sftp_throughput(mib: u64) {
+    let sshd = ferry_tests::peers::Sshd::get();
+    eprintln!("sftp: writing a {mib} MiB file…");
+    let dir = sshd.dir("bench-sftp");
+    let remote = dir.join("big.bin");
+    {
+        use std::io::Write as _;
+        let mut file = std::fs::File::create(&remote).expect("create");
+        // Incompressible data, so neither side gains from compression.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            for chunk in block.chunks_mut(8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+            }
+            file.write_all(&block).expect("write");
+        }
+    }
+    sshd.give(&dir);
+    sshd.give(&remote);
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let endpoint = ferry::transfer::Endpoint::Sftp {
+        host: sshd.host.clone(),
+        port: sshd.port,
+        user: sshd.user.clone(),
+        private_key: Some(sshd.key.clone()),
+        passphrase: None,
+        password: None,
+        known_hosts: sshd.known_hosts.clone(),
+    };
+    let ferry_once = || {
+        let local = out_dir.path().join("ferry.bin");
+        let _ = std::fs::remove_file(&local);
+        let t = Instant::now();
+        let mut session = ferry::transfer::connect(&endpoint, ferry::transfer::Timeouts::default())
+            .expect("connect");
+        let bytes = session
+            .download("bench-sftp/big.bin", &local, 0, &mut |_| {})
+            .expect("download");
+        assert_eq!(bytes, mib << 20);
+        t.elapsed()
+    };
+    let openssh_once = || {
+        let local = out_dir.path().join("openssh.bin");
+        let _ = std::fs::remove_file(&local);
+        let t = Instant::now();
+        let mut child = Command::new("sftp")
+            .args(["-q", "-b", "-", "-P", &sshd.port.to_string(), "-i"])
+            .arg(&sshd.key)
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", sshd.known_hosts.display()))
+            .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
+            .arg(format!("{}@{}", sshd.user, sshd.host))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("sftp");
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().expect("stdin");
+            writeln!(stdin, "get bench-sftp/big.bin {}", local.display()).expect("batch");
+        }
+        assert!(child.wait().expect("wait").success(), "OpenSSH sftp failed");
+        t.elapsed()
+    };
+    // Interleaved, so drift on a shared machine hits both alike; medians of 5.
+    let (mut ferry, mut openssh) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        ferry.push(ferry_once());
+        openssh.push(openssh_once());
+    }
+    ferry.sort();
+    openssh.sort();
+    let rate = |d: Duration| mib as f64 / d.as_secs_f64();
+    let (f, o) = (rate(ferry[2]), rate(openssh[2]));
+    println!(
+        "SFTP download, one {mib} MiB file over loopback from OpenSSH sshd (connect included), median of 5"
+    );
+    println!("  {:<26} {:>10} {:>12}", "", "MiB/s", "vs OpenSSH");
+    println!(
+        "  {:<26} {:>10.0} {:>11.2}x",
+        "ferry (ssh2 engine)",
+        f,
+        f / o
+    );
+    println!(
+        "  {:<26} {:>10.0} {:>11.2}x",
+        "reference: OpenSSH sftp", o, 1.0
+    );
+    let _ = std::fs::remove_file(&remote);
 }

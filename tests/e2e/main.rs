@@ -19,3 +19,5 @@ mod tidy;
 mod transfers;
 // Jobs against the real sshd and FTP/FTPS servers.
 mod remote_servers;
+// `ferry serve` running jobs when new files arrive in a watched folder.
+mod arrival;

@@ -176,6 +176,7 @@ impl Runner {
             },
             fetch: transfers.fetch,
             upload: transfers.upload,
+            connections: transfers.connections,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Turning a job's `fetch` and `upload` steps into what the worker performs: each step's
 //! connection with its credentials resolved here, in the host, so plugins never see them.
+//! Every other configured connection is resolved too, for the plugin's file host calls.
 
 use crate::config::{
     AfterFetch, Config, ConnectionKind, ConnectionSpec, JobSpec, resolve_connection_secrets,
@@ -12,6 +13,8 @@ use std::collections::BTreeMap;
 pub(super) struct TransferOrders {
     pub(super) fetch: Vec<FetchOrder>,
     pub(super) upload: Vec<UploadOrder>,
+    /// Every configured connection whose credentials could be read, for the plugin's host calls.
+    pub(super) connections: Vec<ConnectionOrder>,
     pub(super) secrets: Vec<String>,
 }
 
@@ -40,6 +43,27 @@ pub(super) fn orders(config: &Config, job: &JobSpec) -> Result<TransferOrders, S
         let (order, secrets) = connection_order(spec)?;
         out.secrets.extend(secrets);
         resolved.insert(name, order);
+    }
+    // The plugin may use any configured connection through its host calls. One whose secret
+    // cannot be read is left out (the plugin's call then fails naming it as unknown) rather
+    // than failing a run that may never use it.
+    for (name, spec) in &config.connections {
+        if let Some(order) = resolved.get(name.as_str()) {
+            out.connections.push(order.clone());
+            continue;
+        }
+        match connection_order(spec) {
+            Ok((order, secrets)) => {
+                out.secrets.extend(secrets);
+                out.connections.push(order);
+            }
+            Err(error) => tracing::warn!(
+                job = %job.name,
+                connection = %name,
+                %error,
+                "Connection left out of the run: its credentials cannot be read."
+            ),
+        }
     }
     let connection = |name: &str| resolved[name].clone();
     out.fetch = job

@@ -5,14 +5,16 @@
 //! The loop never runs a plugin itself: every due fire becomes a task that takes a concurrency
 //! permit, claims through [`Runner::claim`] and executes through [`Runner::execute`] — the same
 //! path `ferry run` uses. Each job's cursor (its newest recorded fire) lives in the store, so a
-//! restart neither repeats nor forgets a fire.
+//! restart neither repeats nor forgets a fire. Jobs with an arrival trigger are watched by one
+//! tracked task each (`arrival.rs`), which claims and executes through the same path.
 
+mod arrival;
 mod fires;
 mod shutdown;
 
 pub use shutdown::shutdown_signal;
 
-use crate::run::Runner;
+use crate::run::{RunError, RunSpec, Runner};
 use crate::store::model::{Claim, Execution, WhenBusy};
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +86,9 @@ impl Service {
             host = %self.runner.host(),
             "Scheduler started."
         );
+        for watcher in arrival::watchers(&self) {
+            self.tasks.spawn(watcher.watch(stop.clone()));
+        }
         let mut last_reap = tokio::time::Instant::now();
         let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
@@ -136,23 +141,9 @@ impl Service {
                 } else {
                     runner.claim(spec, false).await
                 };
-                match claim {
-                    Ok(Claim::Started(execution)) => started = Some(execution),
-                    Ok(Claim::Queued(execution)) => {
-                        tracing::info!(run = execution.id, job = %spec.job, "Fire queued.");
-                    }
-                    Ok(Claim::Busy { running, .. }) => tracing::info!(
-                        job = %spec.job,
-                        running = running.id,
-                        "Fire skipped: the job is still running."
-                    ),
-                    Ok(Claim::Duplicate) => tracing::debug!(
-                        job = %spec.job,
-                        "Fire already claimed by another scheduler."
-                    ),
-                    Err(error) => {
-                        tracing::error!(job = %spec.job, %error, "Could not claim a fire.");
-                    }
+                log_claim(spec, &claim);
+                if let Ok(Claim::Started(execution)) = claim {
+                    started = Some(execution);
                 }
             }
             if let Some(execution) = started {
@@ -227,6 +218,29 @@ impl Service {
         self.hard_stop.cancel();
         self.tasks.wait().await;
         tracing::info!("Scheduler stopped.");
+    }
+}
+
+/// Logs what became of a claim that did not start a run (a started one logs as it runs).
+fn log_claim(spec: &RunSpec, claim: &Result<Claim, RunError>) {
+    match claim {
+        Ok(Claim::Started(_)) => {}
+        Ok(Claim::Queued(execution)) => {
+            tracing::info!(run = execution.id, job = %spec.job, trigger = spec.trigger.as_str(), "Run queued.");
+        }
+        Ok(Claim::Busy { running, .. }) => tracing::info!(
+            job = %spec.job,
+            trigger = spec.trigger.as_str(),
+            running = running.id,
+            "Run skipped: the job is still running."
+        ),
+        Ok(Claim::Duplicate) => tracing::debug!(
+            job = %spec.job,
+            "Fire already claimed by another scheduler."
+        ),
+        Err(error) => {
+            tracing::error!(job = %spec.job, %error, "Could not claim a run.");
+        }
     }
 }
 

@@ -9,8 +9,9 @@
 //! 3. Describe: load the plugin, emit `Described`, exit 0.
 //!    Run: create the run's folders, load the plugin, emit `Loaded`, install the SIGTERM handler
 //!    (it sets the flag the plugin reads through `cancelled()`), emit `Entered`, call `run`,
-//!    forwarding each plugin event as `Plugin` (one flushed line each) and serving job state from
-//!    the store at [`RunOrder::database`], then emit `Outcome`.
+//!    forwarding each plugin event as `Plugin` (one flushed line each), serving job state from
+//!    the store at [`RunOrder::database`] and files from [`RunOrder::connections`] (`files.rs`),
+//!    then emit `Outcome`.
 //!
 //! Exit codes: 0 the run succeeded (or succeeded with warnings) / the plugin was described;
 //! 1 the run failed; 2 the worker could not do what was asked (bad request, plugin would not
@@ -151,10 +152,16 @@ fn run_plugin(
             cancelled.store(true, Ordering::SeqCst);
         }
     };
-    let host = Host::new(&events, &state, cancelled);
     let emit = |event: WorkerEvent| {
         pipe.send(&event);
     };
+    let files = super::files::HostFiles::new(
+        &order.connections,
+        &order.request.inbox,
+        &order.request.work_dir,
+        &emit,
+    );
+    let host = Host::new(&events, &state, cancelled).with_files(&files);
     if order.request.no_fetch {
         if !order.fetch.is_empty() {
             super::steps::note_reused_inbox(&emit, &order.request.inbox);
@@ -168,6 +175,8 @@ fn run_plugin(
     });
     let result = plugin.run(&order.request, &host);
     runtime.block_on(state.close());
+    // Closes the sessions the plugin's file calls kept open.
+    drop(files);
     // Uploads follow a run that produced its files: a succeeded or warning outcome.
     if let Ok(result) = &result
         && result.status != OutcomeStatus::Failed

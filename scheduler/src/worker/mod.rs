@@ -7,6 +7,7 @@
 //! - [`describe_plugin`] asks a worker for a plugin's declaration and description.
 //! - [`child::main`] is the worker itself: `ferry worker`.
 //! - `steps` performs a job's declared fetch and upload steps around the plugin, in the worker.
+//! - `files` serves a plugin's own list/fetch/put/rename calls on the configured connections.
 //! - [`protocol`] is the line protocol between the two, and the only definition of it.
 //!
 //! # Architecture Invariant
@@ -15,6 +16,7 @@
 
 pub mod child;
 mod describe;
+mod files;
 pub mod protocol;
 mod spawn;
 mod steps;

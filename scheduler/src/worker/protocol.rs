@@ -44,6 +44,10 @@ pub struct RunOrder {
     /// The job's `upload` steps, run after the plugin when it did not fail.
     #[serde(default)]
     pub upload: Vec<UploadOrder>,
+    /// Every connection the plugin may use through its file host calls (`list_files`,
+    /// `fetch_file`, `put_file`, `rename_file`), with credentials resolved by the runner.
+    #[serde(default)]
+    pub connections: Vec<ConnectionOrder>,
 }
 
 /// A credential on its way to the worker: serialized as the plain string (the worker needs it),
