@@ -2,7 +2,8 @@
 //!
 //! Each command lives in its own module with an `Args` struct and an `exec` function that loads
 //! the configuration, opens the store, calls the operation and hands the result to [`output`].
-//! Only [`output`] prints results; only `main.rs` turns an [`Exit`] into the process status.
+//! Only [`output`] prints results (and `progress`, the live view of `ferry run`); only
+//! `main.rs` turns an [`Exit`] into the process status.
 
 mod check;
 mod connections;
@@ -12,6 +13,7 @@ mod jobs;
 mod logs;
 mod output;
 mod plugins;
+mod progress;
 mod run;
 mod serve;
 mod show;

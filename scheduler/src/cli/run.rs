@@ -4,7 +4,7 @@
 use super::context::Context;
 use super::output;
 use crate::error::Exit;
-use crate::run::{RunSpec, RunUpdate, Runner};
+use crate::run::{RunSpec, Runner};
 use crate::store::model::{Claim, Execution, Status, Trigger};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -90,37 +90,15 @@ pub(crate) async fn exec(args: Args, config: &Path) -> anyhow::Result<Exit> {
     });
     let (updates, mut received) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
+        let mut view = super::progress::RunView::new(tz);
         while let Some(update) = received.recv().await {
-            show_update(&update, tz);
+            view.show(&update);
         }
+        view.finish();
     });
     let finished = runner.execute(execution, cancel, Some(updates)).await?;
     let _ = printer.await;
     summarize(&ctx, &finished).await
-}
-
-/// Prints one thing the run reported, as it happens.
-fn show_update(update: &RunUpdate, tz: chrono_tz::Tz) {
-    match update {
-        RunUpdate::Loaded { plugin, version } => {
-            output::note(&format!("Plugin {plugin} {version} loaded."));
-        }
-        RunUpdate::Log(line) => output::note(&output::log_line(line, tz)),
-        RunUpdate::Table(stat) => output::note(&format!(
-            "{}: {} rows {} in {:.2}s",
-            stat.table, stat.rows, stat.action, stat.seconds
-        )),
-        RunUpdate::Progress {
-            done,
-            total,
-            message,
-        } => {
-            let of = total.map(|t| format!("/{t}")).unwrap_or_default();
-            let what = message.as_deref().unwrap_or("");
-            output::note(&format!("progress {done}{of} {what}"));
-        }
-        RunUpdate::File(file) => output::note(&format!("{} file: {}", file.kind, file.path)),
-    }
 }
 
 enum Turn {
