@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod display;
 pub mod error;
+pub mod notice;
 pub mod plugin;
 pub mod run;
 pub mod schedule;

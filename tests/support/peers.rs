@@ -1,6 +1,7 @@
-//! The real file servers the suite runs against: OpenSSH `sshd` (SFTP) and pyftpdlib (FTP and
-//! explicit FTPS), started on loopback by `scripts/peers start` and described by the variables
-//! it writes to `.ci-peers/env` (which `scripts/test` sources).
+//! The real servers the suite runs against: OpenSSH `sshd` (SFTP), pyftpdlib (FTP and explicit
+//! FTPS) and two aiosmtpd SMTP servers (plain, and STARTTLS required) that keep every message in
+//! a Maildir, started on loopback by `scripts/peers start` and described by the variables it
+//! writes to `.ci-peers/env` (which `scripts/test` sources).
 //!
 //! A missing variable is a failed test with instructions, never a skipped one. Each test works
 //! in its own directory under the servers' roots ([`Sshd::dir`], [`Ftp::dir`]), so tests can run
@@ -142,5 +143,76 @@ impl Ftp {
     /// `name`.
     pub fn dir(&self, name: &str) -> PathBuf {
         fresh_dir(&self.root, name, None)
+    }
+}
+
+/// One of the SMTP servers (aiosmtpd, `scripts/smtp-peer.py`): every accepted message becomes a
+/// file in [`Smtp::maildir`]`/new`, with `X-MailFrom` and `X-RcptTo` headers added. Recipients
+/// `@reject.invalid` are refused with `550`, `@defer.invalid` with `451`.
+///
+/// Both servers share their Maildir among all tests: find a test's own messages by a unique
+/// Message-ID or recipient ([`Smtp::messages_with`]).
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    /// Always 127.0.0.1.
+    pub host: String,
+    /// A free high port.
+    pub port: u16,
+    /// Whether the server requires STARTTLS (with the test CA's leaf certificate).
+    pub starttls: bool,
+    /// The Maildir the server writes to.
+    pub maildir: PathBuf,
+    /// The test CA (PEM) that signed the server's certificate (for localhost and 127.0.0.1).
+    pub ca: PathBuf,
+}
+
+impl Smtp {
+    /// The plain SMTP server (no TLS offered), from the environment.
+    ///
+    /// # Panics
+    /// When the peers are not running.
+    pub fn plain() -> Smtp {
+        Smtp {
+            host: var("FERRY_TEST_SMTP_HOST"),
+            port: number("FERRY_TEST_SMTP_PORT"),
+            starttls: false,
+            maildir: var("FERRY_TEST_SMTP_MAILDIR").into(),
+            ca: var("FERRY_TEST_CA").into(),
+        }
+    }
+
+    /// The server that requires STARTTLS, from the environment.
+    ///
+    /// # Panics
+    /// When the peers are not running.
+    pub fn starttls() -> Smtp {
+        Smtp {
+            host: var("FERRY_TEST_SMTP_HOST"),
+            port: number("FERRY_TEST_SMTPS_PORT"),
+            starttls: true,
+            maildir: var("FERRY_TEST_SMTPS_MAILDIR").into(),
+            ca: var("FERRY_TEST_CA").into(),
+        }
+    }
+
+    /// The `smtp_url` for Ferry's `[mail]` settings (`?tls=required` for the STARTTLS server).
+    pub fn url(&self) -> String {
+        let tls = if self.starttls { "?tls=required" } else { "" };
+        format!("smtp://{}:{}{tls}", self.host, self.port)
+    }
+
+    /// Every message the server has kept that contains `needle` (e.g. a Message-ID or a
+    /// recipient), as raw text.
+    pub fn messages_with(&self, needle: &str) -> Vec<String> {
+        let dir = self.maildir.join("new");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        entries
+            .map(|entry| entry.expect("read the Maildir").path())
+            .filter_map(|path| std::fs::read(&path).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .filter(|text| text.contains(needle))
+            .collect()
     }
 }

@@ -17,6 +17,8 @@ pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     pub scheduler: SchedulerSettings,
+    /// `[mail]`: how result notices are sent; `None` sends none.
+    pub mail: Option<MailSettings>,
     /// File-server connections by name, in name order (`[connections.NAME]`).
     pub connections: BTreeMap<String, ConnectionSpec>,
     /// Jobs by name, in name order.
@@ -71,6 +73,8 @@ pub struct JobSpec {
     pub upload: Vec<UploadStep>,
     /// `trigger = { arrival = {...} }`: also run when a new stable file appears.
     pub arrival: Option<ArrivalTrigger>,
+    /// `notify = {...}`: who gets this job's result notices; `None` falls back to `[mail]`'s.
+    pub notify: Option<NotifyLists>,
 }
 
 /// `[connections.NAME]`: a file server (or local folder) jobs fetch from and upload to.
@@ -264,4 +268,90 @@ pub enum Misfire {
     RunAll,
     /// Run none; record each as `missed`.
     Skip,
+}
+
+/// `[mail]`: the SMTP server result notices go through, and the fallback recipients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailSettings {
+    /// `smtp://host:port` (plain, or STARTTLS with `?tls=required`) or `smtps://host:port`
+    /// (TLS from the start), checked at load; never holds a user or password.
+    pub smtp_url: String,
+    /// The sender address.
+    pub from: String,
+    pub username: Option<String>,
+    /// `password_env` / `password_file`.
+    pub password: Option<SecretRef>,
+    /// The longest wait for the server, per connection and command. Default 30 s.
+    pub timeout: Duration,
+    /// Verify the server's certificate against this CA bundle (PEM, absolute) instead of the
+    /// system roots.
+    pub ca_file: Option<PathBuf>,
+    /// `notify = {...}` in `[mail]`: the lists for jobs without their own.
+    pub notify: NotifyLists,
+}
+
+/// How a finished run ended, as far as choosing recipients goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeOutcome {
+    /// `succeeded` or `warning`.
+    Success,
+    /// `failed`, `timed_out`, `cancelled` or `abandoned`.
+    Failure,
+}
+
+/// `notify = { always, on_failure, on_success, on_recovery }`: addresses, each checked at load
+/// (an `@`, no spaces or header characters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyLists {
+    /// Every finished run.
+    pub always: Vec<String>,
+    /// Runs that failed, timed out, were cancelled or abandoned.
+    pub on_failure: Vec<String>,
+    /// Runs that succeeded (with or without warnings).
+    pub on_success: Vec<String>,
+    /// Successful runs whose previous finished run failed.
+    pub on_recovery: Vec<String>,
+}
+
+impl NotifyLists {
+    /// Who gets the notice of a run that ended with `outcome`; `recovered` when it succeeded
+    /// and the job's previous finished run failed (ignored for failures). `always` first, then
+    /// the outcome's list, then `on_recovery`; each address once (compared case-insensitively,
+    /// first spelling kept).
+    pub fn recipients(&self, outcome: NoticeOutcome, recovered: bool) -> Vec<String> {
+        let mut lists: Vec<&[String]> = vec![&self.always];
+        match outcome {
+            NoticeOutcome::Failure => lists.push(&self.on_failure),
+            NoticeOutcome::Success => {
+                lists.push(&self.on_success);
+                if recovered {
+                    lists.push(&self.on_recovery);
+                }
+            }
+        }
+        let mut out: Vec<String> = Vec::new();
+        for address in lists.into_iter().flatten() {
+            if !out.iter().any(|a| a.eq_ignore_ascii_case(address)) {
+                out.push(address.clone());
+            }
+        }
+        out
+    }
+
+    /// True when no list names anyone.
+    pub fn is_empty(&self) -> bool {
+        self.always.is_empty()
+            && self.on_failure.is_empty()
+            && self.on_success.is_empty()
+            && self.on_recovery.is_empty()
+    }
+}
+
+impl Config {
+    /// The lists that decide who gets `job`'s notices: its own `notify`, else `[mail]`'s; `None`
+    /// without `[mail]`.
+    pub fn notify_lists<'c>(&'c self, job: &'c JobSpec) -> Option<&'c NotifyLists> {
+        let mail = self.mail.as_ref()?;
+        Some(job.notify.as_ref().unwrap_or(&mail.notify))
+    }
 }

@@ -9,7 +9,7 @@
 use super::diagnostic::{self, Diagnostic, LineIndex, Location, SourceMap};
 use super::secret;
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 use std::ops::Range;
 use std::path::Path;
 use toml::Spanned;
@@ -132,13 +132,35 @@ pub(crate) struct RawJob {
     pub(crate) overlap: Option<RawOverlap>,
     pub(crate) misfire: Option<RawMisfire>,
     pub(crate) catch_up_within: Option<Spanned<String>>,
-    /// Accepted and kept for the notices issue; not interpreted yet.
-    #[expect(dead_code, reason = "accepted now, interpreted by the notices issue")]
-    pub(crate) notify: Option<IgnoredAny>,
+    pub(crate) notify: Option<Spanned<RawNotify>>,
     pub(crate) fetch: Option<Vec<Spanned<RawFetch>>>,
     pub(crate) upload: Option<Vec<Spanned<RawUpload>>>,
     pub(crate) trigger: Option<RawTrigger>,
     pub(crate) settings: Option<toml::Table>,
+}
+
+/// `notify = { always, on_failure, on_success, on_recovery }` as written (a job's or `[mail]`'s).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNotify {
+    pub(crate) always: Option<Vec<Spanned<String>>>,
+    pub(crate) on_failure: Option<Vec<Spanned<String>>>,
+    pub(crate) on_success: Option<Vec<Spanned<String>>>,
+    pub(crate) on_recovery: Option<Vec<Spanned<String>>>,
+}
+
+/// `[mail]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMail {
+    pub(crate) smtp_url: Option<Spanned<String>>,
+    pub(crate) from: Option<Spanned<String>>,
+    pub(crate) username: Option<Spanned<String>>,
+    pub(crate) password_env: Option<Spanned<String>>,
+    pub(crate) password_file: Option<Spanned<String>>,
+    pub(crate) timeout: Option<Spanned<String>>,
+    pub(crate) ca_file: Option<Spanned<String>>,
+    pub(crate) notify: Option<Spanned<RawNotify>>,
 }
 
 /// `retries = { max, backoff, cap }` as written.
@@ -179,6 +201,8 @@ pub(crate) struct RawJobEntry {
 #[derive(Debug, Default)]
 pub(crate) struct RawConfig {
     pub(crate) scheduler: RawScheduler,
+    /// `[mail]`, when written and readable.
+    pub(crate) mail: Option<RawMail>,
     pub(crate) connections: Vec<RawConnectionEntry>,
     pub(crate) jobs: Vec<RawJobEntry>,
 }
@@ -287,6 +311,9 @@ pub(crate) fn parse<'a>(
                     raw.scheduler = s;
                 }
             }
+            "mail" => {
+                raw.mail = deserialize_section(&source, "mail", 1, value, &mut diags);
+            }
             "connections" => {
                 let DeValue::Table(connections) = value.get_ref() else {
                     diags.push(source.at(
@@ -335,7 +362,9 @@ pub(crate) fn parse<'a>(
             other => diags.push(source.at(
                 &key.span(),
                 &diagnostic::join("", other),
-                format!("unknown key `{other}`, expected `scheduler`, `connections` or `jobs`"),
+                format!(
+                    "unknown key `{other}`, expected `scheduler`, `mail`, `connections` or `jobs`"
+                ),
             )),
         }
     }

@@ -225,6 +225,7 @@ mod tests {
             fetch: Vec::new(),
             upload: Vec::new(),
             arrival: None,
+            notify: None,
         }
     }
 

@@ -166,6 +166,10 @@ fn a_minimal_job_gets_every_default() {
 fn every_job_key_is_read() {
     let config = loaded(
         r#"
+[mail]
+smtp_url = "smtp://127.0.0.1:2525"
+from = "ferry@example.org"
+
 [jobs.full-job_1]
 plugin = "peer-nightly"
 schedule = "0 2 * * MON-FRI"
@@ -176,7 +180,7 @@ retries = { max = 3, backoff = "10s", cap = "5m" }
 overlap = "queue"
 misfire = "run_all"
 catch_up_within = "6h"
-notify = { to = ["ops@example.org"], on = "failure" }
+notify = { always = ["ops@example.org"], on_failure = ["oncall@example.org"] }
 
 [[jobs.full-job_1.fetch]]
 connection = "sis"
@@ -340,7 +344,7 @@ retries = { max = 1, backof = "1s" }
     check(
         "title = \"x\"\n",
         &[
-            "ferry.toml:1:1: title: unknown key `title`, expected `scheduler`, `connections` or `jobs`",
+            "ferry.toml:1:1: title: unknown key `title`, expected `scheduler`, `mail`, `connections` or `jobs`",
         ],
     );
 }
@@ -1045,5 +1049,112 @@ trigger = { cron = "@daily" }
             "ferry.toml:8:33: jobs.a.fetch[0].dir: unknown key `dir`, expected one of `connection`, `remote_dir`, `pattern`, `required`, `after`",
             "ferry.toml:9:13: jobs.a.trigger.cron: unknown key `cron`, expected `arrival`",
         ],
+    );
+}
+
+#[test]
+fn mail_and_notify_lists_are_read() {
+    let config = loaded(
+        r#"[mail]
+smtp_url = "smtp://mail.example.org:587?tls=required"
+from = "ferry@example.org"
+username = "ferry"
+password_env = "SMTP_PASSWORD"
+timeout = "10s"
+ca_file = "/etc/ferry/ca.pem"
+notify = { always = ["ops@example.org"], on_failure = ["oncall@example.org", "OPS@example.org"] }
+
+[jobs.a]
+plugin = "example"
+notify = { on_success = ["a@example.org"], on_recovery = ["boss@example.org", "a@example.org"] }
+
+[jobs.b]
+plugin = "example"
+"#,
+    );
+    let mail = config.mail.as_ref().unwrap();
+    assert_eq!(mail.smtp_url, "smtp://mail.example.org:587?tls=required");
+    assert_eq!(mail.from, "ferry@example.org");
+    assert_eq!(mail.username.as_deref(), Some("ferry"));
+    assert_eq!(mail.password, Some(SecretRef::Env("SMTP_PASSWORD".into())));
+    assert_eq!(mail.timeout, Duration::from_secs(10));
+    assert_eq!(mail.ca_file, Some("/etc/ferry/ca.pem".into()));
+    let a = config.notify_lists(&config.jobs["a"]).unwrap();
+    assert_eq!(
+        a.recipients(NoticeOutcome::Failure, false),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        a.recipients(NoticeOutcome::Success, false),
+        ["a@example.org"]
+    );
+    assert_eq!(
+        a.recipients(NoticeOutcome::Success, true),
+        ["a@example.org", "boss@example.org"]
+    );
+    let b = config.notify_lists(&config.jobs["b"]).unwrap();
+    assert_eq!(
+        b.recipients(NoticeOutcome::Failure, false),
+        ["ops@example.org", "oncall@example.org"]
+    );
+    assert_eq!(
+        b.recipients(NoticeOutcome::Success, true),
+        ["ops@example.org"]
+    );
+}
+
+#[test]
+fn mail_defaults_and_smtps_urls() {
+    let config =
+        loaded("[mail]\nsmtp_url = \"smtps://mail.example.org:465\"\nfrom = \"f@example.org\"\n");
+    let mail = config.mail.as_ref().unwrap();
+    assert_eq!(mail.timeout, DEFAULT_MAIL_TIMEOUT);
+    assert_eq!(mail.password, None);
+    assert!(mail.notify.is_empty());
+    assert!(loaded("[scheduler]\n").mail.is_none());
+}
+
+#[test]
+fn bad_mail_values_are_errors_at_the_value() {
+    check(
+        r#"[mail]
+smtp_url = "http://mail.example.org"
+from = "ferry at example.org"
+timeout = "soon"
+notify = { always = ["ok@example.org", "two words@example.org"], on_failure = ["x"] }
+"#,
+        &[
+            "ferry.toml:2:12: mail.smtp_url: unsupported mail url `http://mail.example.org`",
+            "ferry.toml:3:8: mail.from: `ferry at example.org` is not an email address",
+            "ferry.toml:4:11: mail.timeout: invalid duration `soon`",
+            "ferry.toml:5:40: mail.notify.always[1]: `two words@example.org` is not an email address",
+            "ferry.toml:5:80: mail.notify.on_failure[0]: `x` is not an email address",
+        ],
+    );
+    check(
+        "[mail]\nsmtp_url = \"smtp://u:p@mail.example.org:25\"\nfrom = \"f@example.org\"\npassword = \"x\"\n",
+        &[
+            "ferry.toml:2:12: mail.smtp_url: secrets are never inline",
+            "ferry.toml:4:1: mail.password: secrets are never inline: use password_env",
+        ],
+    );
+    check(
+        "[mail]\nsmtp_url = \"smtps://mail.example.org:465?tls=required\"\n",
+        &[
+            "ferry.toml:1:2: mail: missing key `from`",
+            "ferry.toml:2:12: mail.smtp_url: unsupported option `?tls=required`",
+        ],
+    );
+}
+
+#[test]
+fn notify_on_a_job_without_mail_is_an_error_at_its_notify_key() {
+    check(
+        "[jobs.a]\nplugin = \"example\"\nnotify = { always = [\"ops@example.org\"] }\n",
+        &["ferry.toml:3:10: jobs.a.notify: notices need a [mail] section"],
+    );
+    check(
+        "[jobs.a]\nplugin = \"example\"\nnotify = { to = [\"ops@example.org\"] }\n",
+        &["ferry.toml:3:12: jobs.a.notify.to: unknown key `to`"],
     );
 }

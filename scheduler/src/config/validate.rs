@@ -10,12 +10,13 @@
 use super::diagnostic::{self, Diagnostic, SourceMap};
 use super::raw::{
     RawArrival, RawConfig, RawConnection, RawConnectionEntry, RawConnectionKind, RawFetch, RawJob,
-    RawMisfire, RawOverlap, RawScheduler, RawUpload, Source,
+    RawMail, RawMisfire, RawNotify, RawOverlap, RawScheduler, RawUpload, Source,
 };
 use super::secret;
 use super::{
     AfterFetch, ArrivalTrigger, Config, ConnectionKind, ConnectionSpec, FetchStep, JobSpec,
-    Misfire, MisfirePolicy, Overlap, RetryPolicy, SchedulerSettings, SecretRef, UploadStep,
+    MailSettings, Misfire, MisfirePolicy, NotifyLists, Overlap, RetryPolicy, SchedulerSettings,
+    SecretRef, UploadStep,
 };
 use crate::schedule::Schedule;
 use chrono_tz::Tz;
@@ -52,6 +53,8 @@ pub const DEFAULT_CONNECTION_RETRIES: u32 = 3;
 pub const DEFAULT_CONNECTION_RETRY_BACKOFF: Duration = Duration::from_secs(2);
 /// Default interval at which an arrival trigger lists its folder.
 pub const DEFAULT_ARRIVAL_POLL: Duration = Duration::from_secs(300);
+/// Default limit for one SMTP connection or command.
+pub const DEFAULT_MAIL_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pattern of a fetch, upload or arrival that names none: every file.
 pub const DEFAULT_PATTERN: &str = "*";
 /// The folder of a fetch, upload or arrival that names none: the connection's root.
@@ -71,6 +74,8 @@ pub(crate) fn validate(
         diags,
     };
     let scheduler = v.scheduler(&raw.scheduler);
+    let mail = raw.mail.as_ref().and_then(|m| v.mail(m));
+    let mail_written = sources.contains("mail");
     // Names for the hint of an unknown connection; a connection counts as defined when its
     // section is written at all, so a broken one is reported once, not at every use.
     let connection_names: Vec<String> = raw.connections.iter().map(|c| c.name.clone()).collect();
@@ -98,6 +103,16 @@ pub(crate) fn validate(
                 "job names may only use letters, digits, `_` and `-`",
             ));
         }
+        if !mail_written
+            && let Some(notify) = &entry.job.notify
+            && !v.notify_is_empty(notify.get_ref())
+        {
+            v.error(
+                notify,
+                &diagnostic::join(&key, "notify"),
+                "notices need a [mail] section with smtp_url and from",
+            );
+        }
         if let Some(job) = v.job(
             &key,
             &entry.name,
@@ -112,6 +127,7 @@ pub(crate) fn validate(
     Config {
         path: source.file.to_owned(),
         scheduler,
+        mail,
         connections,
         jobs,
         sources,
@@ -448,7 +464,179 @@ impl Validator<'_, '_, '_> {
             fetch,
             upload,
             arrival,
+            notify: raw
+                .notify
+                .as_ref()
+                .map(|n| self.notify(&k("notify"), n.get_ref())),
         })
+    }
+
+    /// `[mail]`: a valid SMTP URL and sender, at most one password reference.
+    fn mail(&mut self, raw: &RawMail) -> Option<MailSettings> {
+        const KEY: &str = "mail";
+        let smtp_url = match &raw.smtp_url {
+            Some(url) => self.smtp_url(url).then(|| url.get_ref().trim().to_owned()),
+            None => {
+                self.at_key(KEY, "missing key `smtp_url`, e.g. smtp_url = \"smtp://mail.example.org:587?tls=required\"");
+                None
+            }
+        };
+        let from = match &raw.from {
+            Some(from) => self.address(from, "mail.from"),
+            None => {
+                self.at_key(
+                    KEY,
+                    "missing key `from`: the sender address, e.g. from = \"ferry@example.org\"",
+                );
+                None
+            }
+        };
+        let username = match &raw.username {
+            Some(u) if u.get_ref().trim().is_empty() => {
+                self.error(u, "mail.username", "must not be empty");
+                None
+            }
+            Some(u) => Some(u.get_ref().clone()),
+            None => None,
+        };
+        let password = self.secret_pair(KEY, "password", &raw.password_env, &raw.password_file);
+        let timeout = match &raw.timeout {
+            Some(t) => self
+                .positive_duration(t, "mail.timeout")
+                .unwrap_or(DEFAULT_MAIL_TIMEOUT),
+            None => DEFAULT_MAIL_TIMEOUT,
+        };
+        let ca_file = raw
+            .ca_file
+            .as_ref()
+            .and_then(|p| self.path(p, "mail.ca_file"));
+        let notify = raw
+            .notify
+            .as_ref()
+            .map(|n| self.notify("mail.notify", n.get_ref()))
+            .unwrap_or_default();
+        Some(MailSettings {
+            smtp_url: smtp_url?,
+            from: from?,
+            username,
+            password,
+            timeout,
+            ca_file,
+            notify,
+        })
+    }
+
+    /// `smtp://HOST[:PORT][?tls=required]` or `smtps://HOST[:PORT]`, with no user or password.
+    fn smtp_url(&mut self, raw: &Spanned<String>) -> bool {
+        const KEY: &str = "mail.smtp_url";
+        let url = raw.get_ref().trim();
+        let (rest, tls) = if let Some(rest) = url.strip_prefix("smtp://") {
+            (rest, false)
+        } else if let Some(rest) = url.strip_prefix("smtps://") {
+            (rest, true)
+        } else {
+            self.error(
+                raw,
+                KEY,
+                format!("unsupported mail url `{url}`: expected smtp://HOST:PORT, smtp://HOST:PORT?tls=required or smtps://HOST:PORT"),
+            );
+            return false;
+        };
+        let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let authority = authority.trim_end_matches('/');
+        if authority.contains('@') {
+            self.error(
+                raw,
+                KEY,
+                "secrets are never inline: leave the user and password out of the URL and use `username` and `password_env` / `password_file`",
+            );
+            return false;
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        if host.is_empty() || host.contains(['/', ' ']) {
+            self.error(
+                raw,
+                KEY,
+                format!("`{url}` names no host: expected smtp://HOST:PORT"),
+            );
+            return false;
+        }
+        if let Some(port) = port
+            && port.parse::<u16>().map_or(true, |p| p == 0)
+        {
+            self.error(
+                raw,
+                KEY,
+                format!("invalid port `{port}`: expected 1 to 65535"),
+            );
+            return false;
+        }
+        match query {
+            "" => true,
+            "tls=required" if !tls => true,
+            _ => {
+                self.error(
+                    raw,
+                    KEY,
+                    format!("unsupported option `?{query}`: only smtp://HOST:PORT?tls=required (STARTTLS) is known"),
+                );
+                false
+            }
+        }
+    }
+
+    /// An email address: `local@domain`, no spaces, no characters that end a header.
+    fn address(&mut self, raw: &Spanned<String>, key: &str) -> Option<String> {
+        let text = raw.get_ref().trim();
+        let valid = text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        }) && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c));
+        if valid {
+            Some(text.to_owned())
+        } else {
+            self.error(
+                raw,
+                key,
+                format!("`{text}` is not an email address: expected name@example.org"),
+            );
+            None
+        }
+    }
+
+    /// The addresses of one `notify` list.
+    fn addresses(&mut self, key: &str, raw: &Option<Vec<Spanned<String>>>) -> Vec<String> {
+        raw.iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, a)| self.address(a, &format!("{key}[{i}]")))
+            .collect()
+    }
+
+    /// `notify = { always, on_failure, on_success, on_recovery }` at `key`.
+    fn notify(&mut self, key: &str, raw: &RawNotify) -> NotifyLists {
+        NotifyLists {
+            always: self.addresses(&format!("{key}.always"), &raw.always),
+            on_failure: self.addresses(&format!("{key}.on_failure"), &raw.on_failure),
+            on_success: self.addresses(&format!("{key}.on_success"), &raw.on_success),
+            on_recovery: self.addresses(&format!("{key}.on_recovery"), &raw.on_recovery),
+        }
+    }
+
+    /// True when a `notify` table lists no address at all.
+    fn notify_is_empty(&self, raw: &RawNotify) -> bool {
+        [
+            &raw.always,
+            &raw.on_failure,
+            &raw.on_success,
+            &raw.on_recovery,
+        ]
+        .iter()
+        .all(|l| l.as_ref().is_none_or(Vec::is_empty))
     }
 
     /// `[connections.NAME]`: the keys its kind needs, and no key of another kind.

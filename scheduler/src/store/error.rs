@@ -47,6 +47,9 @@ pub enum StoreError {
     /// No execution has this id.
     #[error("run #{id} not found")]
     NotFound { id: i64 },
+    /// No notice has this id.
+    #[error("notice #{id} not found")]
+    NoticeNotFound { id: i64 },
     /// The execution has already ended; its outcome is never overwritten.
     #[error("run #{id} already finished as {status}")]
     AlreadyFinished { id: i64, status: Status },

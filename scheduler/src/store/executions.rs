@@ -65,7 +65,7 @@ const START_DUE: &str = concat!(
 );
 
 /// Ends live execution `$1` with status `$2`, error `$3`, at `$4`.
-const END_LIVE: &str = concat!(
+pub(super) const END_LIVE: &str = concat!(
     "UPDATE executions SET status = $2, error = $3, finished_at = $4 ",
     "WHERE id = $1 AND status IN ('queued', 'running') RETURNING ",
     execution_columns!()
@@ -349,40 +349,9 @@ impl Store {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Execution, StoreError> {
-        if !status.is_terminal() {
-            return Err(StoreError::NotFinal { id, status });
-        }
-        with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let ended = sqlx::query_as::<_, ExecutionRow>(END_LIVE)
-                .bind(id)
-                .bind(status.as_str())
-                .bind(error)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(ended) = rows::execution(ended)? else {
-                let current: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM executions WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                tx.rollback().await?;
-                return Err(match current {
-                    None => StoreError::NotFound { id },
-                    Some(name) => StoreError::AlreadyFinished {
-                        id,
-                        status: rows::parse_status(id, &name)?,
-                    },
-                });
-            };
-            sqlx::query("DELETE FROM job_leases WHERE execution_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(ended)
-        })
+        self.finish_with_notice(id, status, error, now, None)
+            .await
+            .map(|(ended, _)| ended)
     }
 
     /// Ends every `running` execution whose lease is gone or expired at `now` as `abandoned`

@@ -278,3 +278,63 @@ pub struct HistoryFilter {
     pub status: Option<Status>,
     pub limit: i64,
 }
+
+/// A result notice to store with a run's final status (`Store::finish_with_notice`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotice {
+    pub job: String,
+    pub subject: String,
+    /// Every address the message goes to; at least one.
+    pub recipients: Vec<String>,
+    /// The `Message-ID` header's value (without angle brackets), unique across notices.
+    pub message_id: String,
+    /// The full RFC 5322 message exactly as it will be sent.
+    pub raw: String,
+}
+
+/// A stored result notice: a row of `notices`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notice {
+    pub id: i64,
+    pub execution_id: i64,
+    pub job: String,
+    pub created_at: DateTime<Utc>,
+    pub subject: String,
+    pub recipients: Vec<String>,
+    pub message_id: String,
+    pub raw: String,
+    /// `pending`, `sent` or `failed`.
+    pub delivery: String,
+    /// Delivery attempts made so far.
+    pub attempts: i32,
+    /// When the sender tries next (pending notices only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last failed attempt's answer.
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// One delivery attempt of a notice: a row of `notice_attempts`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeAttempt {
+    /// 1 for the first attempt.
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    /// The server's answer, or why no answer came.
+    pub response: String,
+}
+
+/// Filters and page for `ferry notices list`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoticeFilter {
+    pub job: Option<String>,
+    /// The status of the notice's execution.
+    pub status: Option<Status>,
+    /// `pending`, `sent` or `failed`.
+    pub delivery: Option<String>,
+    /// 1-based; 0 counts as 1.
+    pub page: i64,
+    /// Notices per page; 0 or less means the default of 25.
+    pub page_size: i64,
+}

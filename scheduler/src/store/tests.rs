@@ -7,8 +7,8 @@
 //! it when the test ends, passed or failed.
 
 use super::model::{
-    Claim, Execution, FileRecord, HistoryFilter, LeaseHolder, LogLine, NewExecution, Status,
-    TableStat, TransferRecord, Trigger, WhenBusy,
+    Claim, Execution, FileRecord, HistoryFilter, LeaseHolder, LogLine, NewExecution, NewNotice,
+    NoticeFilter, Status, TableStat, TransferRecord, Trigger, WhenBusy,
 };
 use super::{Store, StoreError};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -1449,4 +1449,322 @@ store_test!(synthetic_history_inserts_n_finished_runs, |db| async move {
     // A claim after the synthetic fires still works as usual.
     let later = now + TimeDelta::hours(1);
     start(&db, &fire("bench", later), "h:1", later).await;
+});
+
+// ----- Notices -----
+
+/// A notice for `job` with Message-ID `mid`.
+fn new_notice(job: &str, mid: &str) -> NewNotice {
+    NewNotice {
+        job: job.to_owned(),
+        subject: format!("[OK] {job} run"),
+        recipients: vec!["ops@example.org".to_owned(), "dba@example.org".to_owned()],
+        message_id: mid.to_owned(),
+        raw: format!("Message-ID: <{mid}>\r\nSubject: [OK] {job} run\r\n\r\nbody\r\n"),
+    }
+}
+
+store_test!(
+    finish_with_notice_stores_the_notice_with_the_final_status,
+    |db| async move {
+        let run = start(&db, &manual("peer"), "host-a:1", t(0)).await;
+        let notice = new_notice("peer", "n1@ferry");
+        let (ended, stored) = db
+            .finish_with_notice(run.id, Status::Succeeded, None, t(5), Some(&notice))
+            .await
+            .unwrap();
+        assert_eq!(ended.status, Status::Succeeded);
+        let stored = stored.unwrap();
+        assert_eq!(stored.execution_id, run.id);
+        assert_eq!(stored.job, "peer");
+        assert_eq!(stored.recipients, notice.recipients);
+        assert_eq!(stored.raw, notice.raw);
+        assert_eq!(stored.delivery, "pending");
+        assert_eq!(stored.attempts, 0);
+        assert_eq!(stored.created_at, t(5));
+        assert_eq!(stored.next_attempt_at, Some(t(5)));
+        assert_eq!(db.notice(stored.id).await.unwrap(), stored);
+        assert_eq!(
+            db.notices_for_execution(run.id).await.unwrap(),
+            vec![stored]
+        );
+    }
+);
+
+store_test!(
+    finish_with_notice_records_neither_when_the_message_id_is_taken,
+    |db| async move {
+        let first = start(&db, &manual("a"), "host-a:1", t(0)).await;
+        db.finish_with_notice(
+            first.id,
+            Status::Failed,
+            Some("x"),
+            t(1),
+            Some(&new_notice("a", "dup@ferry")),
+        )
+        .await
+        .unwrap();
+        let second = start(&db, &manual("b"), "host-a:1", t(2)).await;
+        let err = db
+            .finish_with_notice(
+                second.id,
+                Status::Succeeded,
+                None,
+                t(3),
+                Some(&new_notice("b", "dup@ferry")),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::UniqueViolation(_)), "{err:?}");
+        assert_eq!(
+            db.execution(second.id).await.unwrap().unwrap().status,
+            Status::Running
+        );
+        assert!(
+            db.notices_for_execution(second.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
+
+store_test!(
+    finish_without_a_notice_stores_none_and_finish_is_unchanged,
+    |db| async move {
+        let run = start(&db, &manual("peer"), "host-a:1", t(0)).await;
+        let ended = db
+            .finish(run.id, Status::Failed, Some("boom"), t(1))
+            .await
+            .unwrap();
+        assert_eq!(ended.error.as_deref(), Some("boom"));
+        assert!(db.notices_for_execution(run.id).await.unwrap().is_empty());
+        let again = db
+            .finish_with_notice(
+                run.id,
+                Status::Succeeded,
+                None,
+                t(2),
+                Some(&new_notice("peer", "m@f")),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                again,
+                StoreError::AlreadyFinished {
+                    status: Status::Failed,
+                    ..
+                }
+            ),
+            "{again:?}"
+        );
+        assert!(db.notices_for_execution(run.id).await.unwrap().is_empty());
+    }
+);
+
+store_test!(
+    record_attempt_moves_delivery_and_keeps_every_attempt,
+    |db| async move {
+        let run = start(&db, &manual("peer"), "host-a:1", t(0)).await;
+        let (_, n) = db
+            .finish_with_notice(
+                run.id,
+                Status::Succeeded,
+                None,
+                t(1),
+                Some(&new_notice("peer", "r@f")),
+            )
+            .await
+            .unwrap();
+        let n = n.unwrap();
+        assert_eq!(db.due_notices(t(0), 10).await.unwrap(), vec![]);
+        assert_eq!(db.due_notices(t(1), 10).await.unwrap(), vec![n.clone()]);
+
+        let retried = db
+            .record_attempt(n.id, false, "connection refused", false, Some(t(61)), t(1))
+            .await
+            .unwrap();
+        assert_eq!(retried.delivery, "pending");
+        assert_eq!(retried.attempts, 1);
+        assert_eq!(retried.next_attempt_at, Some(t(61)));
+        assert_eq!(retried.last_error.as_deref(), Some("connection refused"));
+        assert!(db.due_notices(t(60), 10).await.unwrap().is_empty());
+        assert_eq!(db.due_notices(t(61), 10).await.unwrap().len(), 1);
+
+        let sent = db
+            .record_attempt(n.id, true, "250 2.0.0 Ok", false, None, t(61))
+            .await
+            .unwrap();
+        assert_eq!(sent.delivery, "sent");
+        assert_eq!(sent.attempts, 2);
+        assert_eq!(sent.sent_at, Some(t(61)));
+        assert_eq!(sent.next_attempt_at, None);
+        assert!(db.due_notices(t(1000), 10).await.unwrap().is_empty());
+
+        let attempts = db.notice_attempts(n.id).await.unwrap();
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(
+            (attempts[0].attempt, attempts[0].ok, attempts[0].at),
+            (1, false, t(1))
+        );
+        assert_eq!(attempts[0].response, "connection refused");
+        assert_eq!((attempts[1].attempt, attempts[1].ok), (2, true));
+        assert_eq!(attempts[1].response, "250 2.0.0 Ok");
+    }
+);
+
+store_test!(
+    a_permanent_failure_marks_the_notice_failed_and_resend_requeues_it,
+    |db| async move {
+        let run = start(&db, &manual("peer"), "host-a:1", t(0)).await;
+        let (_, n) = db
+            .finish_with_notice(
+                run.id,
+                Status::Failed,
+                Some("x"),
+                t(1),
+                Some(&new_notice("peer", "p@f")),
+            )
+            .await
+            .unwrap();
+        let n = n.unwrap();
+        let failed = db
+            .record_attempt(
+                n.id,
+                false,
+                "550 5.1.1 no such user",
+                true,
+                Some(t(99)),
+                t(2),
+            )
+            .await
+            .unwrap();
+        assert_eq!(failed.delivery, "failed");
+        assert_eq!(failed.next_attempt_at, None);
+        assert_eq!(failed.last_error.as_deref(), Some("550 5.1.1 no such user"));
+        assert!(db.due_notices(t(1000), 10).await.unwrap().is_empty());
+
+        let requeued = db.requeue_notice(n.id, t(500)).await.unwrap();
+        assert_eq!(requeued.delivery, "pending");
+        assert_eq!(requeued.next_attempt_at, Some(t(500)));
+        assert_eq!(requeued.message_id, "p@f");
+        assert_eq!(requeued.attempts, 1);
+        assert_eq!(db.due_notices(t(500), 10).await.unwrap(), vec![requeued]);
+        assert_eq!(db.notice_attempts(n.id).await.unwrap().len(), 1);
+    }
+);
+
+store_test!(unknown_notices_are_reported_as_such, |db| async move {
+    assert!(matches!(
+        db.notice(42).await,
+        Err(StoreError::NoticeNotFound { id: 42 })
+    ));
+    assert!(matches!(
+        db.record_attempt(42, true, "250", false, None, t(0)).await,
+        Err(StoreError::NoticeNotFound { id: 42 })
+    ));
+    assert!(matches!(
+        db.requeue_notice(42, t(0)).await,
+        Err(StoreError::NoticeNotFound { id: 42 })
+    ));
+    assert!(db.notice_attempts(42).await.unwrap().is_empty());
+});
+
+store_test!(
+    notices_are_listed_newest_first_filtered_and_paged,
+    |db| async move {
+        let mut ids = Vec::new();
+        for i in 0..5_i64 {
+            let job = if i % 2 == 0 { "even" } else { "odd" };
+            let status = if i == 4 {
+                Status::Failed
+            } else {
+                Status::Succeeded
+            };
+            let run = start(&db, &manual(job), "host-a:1", t(i * 10)).await;
+            let (_, n) = db
+                .finish_with_notice(
+                    run.id,
+                    status,
+                    None,
+                    t(i * 10 + 1),
+                    Some(&new_notice(job, &format!("l{i}@f"))),
+                )
+                .await
+                .unwrap();
+            ids.push(n.unwrap().id);
+        }
+        db.record_attempt(ids[0], true, "250", false, None, t(100))
+            .await
+            .unwrap();
+
+        let all = |page: i64, page_size: i64| NoticeFilter {
+            page,
+            page_size,
+            ..NoticeFilter::default()
+        };
+        let (page1, total) = db.notices(&all(1, 2)).await.unwrap();
+        assert_eq!(total, 5);
+        assert_eq!(
+            page1.iter().map(|n| n.id).collect::<Vec<_>>(),
+            vec![ids[4], ids[3]]
+        );
+        let (page3, _) = db.notices(&all(3, 2)).await.unwrap();
+        assert_eq!(page3.iter().map(|n| n.id).collect::<Vec<_>>(), vec![ids[0]]);
+        let (default_page, _) = db.notices(&all(0, 0)).await.unwrap();
+        assert_eq!(default_page.len(), 5);
+
+        let by_job = NoticeFilter {
+            job: Some("even".into()),
+            ..all(1, 10)
+        };
+        let (even, total) = db.notices(&by_job).await.unwrap();
+        assert_eq!(total, 3);
+        assert_eq!(
+            even.iter().map(|n| n.id).collect::<Vec<_>>(),
+            vec![ids[4], ids[2], ids[0]]
+        );
+
+        let by_status = NoticeFilter {
+            status: Some(Status::Failed),
+            ..all(1, 10)
+        };
+        let (failed, total) = db.notices(&by_status).await.unwrap();
+        assert_eq!((total, failed[0].id), (1, ids[4]));
+
+        let by_delivery = NoticeFilter {
+            delivery: Some("sent".into()),
+            job: Some("even".into()),
+            ..all(1, 10)
+        };
+        let (sent, total) = db.notices(&by_delivery).await.unwrap();
+        assert_eq!((total, sent[0].id), (1, ids[0]));
+    }
+);
+
+store_test!(notices_are_deleted_with_their_execution, |db| async move {
+    let run = start(&db, &manual("peer"), "host-a:1", t(0)).await;
+    let (_, n) = db
+        .finish_with_notice(
+            run.id,
+            Status::Succeeded,
+            None,
+            t(1),
+            Some(&new_notice("peer", "c@f")),
+        )
+        .await
+        .unwrap();
+    let n = n.unwrap();
+    db.record_attempt(n.id, true, "250", false, None, t(2))
+        .await
+        .unwrap();
+    with_pool!(db.store, pool => {
+        sqlx::query("DELETE FROM executions WHERE id = $1").bind(run.id).execute(pool).await.unwrap();
+    });
+    assert!(matches!(
+        db.notice(n.id).await,
+        Err(StoreError::NoticeNotFound { .. })
+    ));
+    assert!(db.notice_attempts(n.id).await.unwrap().is_empty());
 });
