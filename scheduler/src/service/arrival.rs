@@ -30,7 +30,7 @@ use crate::run::{RunError, RunSpec, Runner};
 use crate::store::StoreError;
 use crate::store::model::{Claim, Trigger};
 use crate::transfer::steps::DEFAULT_SETTLE;
-use crate::transfer::{Endpoint, Session, Timeouts, TransferError};
+use crate::transfer::{Endpoint, Session, Timeouts, TransferError, matches};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -321,19 +321,6 @@ fn classify(seen: &Listing, previous: &Listing, listing: &Listing) -> (Vec<Strin
                 (ready, wait)
             },
         )
-}
-
-/// Name matching as the fetch step does it: case-sensitive, `*` never crosses `/` nor matches a
-/// leading dot (hidden and `.NAME.part` files never trigger).
-fn matches(pattern: &glob::Pattern, name: &str) -> bool {
-    pattern.matches_with(
-        name,
-        glob::MatchOptions {
-            case_sensitive: true,
-            require_literal_separator: true,
-            require_literal_leading_dot: true,
-        },
-    )
 }
 
 #[cfg(test)]

@@ -21,8 +21,8 @@ pub mod steps;
 
 pub use error::TransferError;
 pub use steps::{
-    After, Direction, FetchReport, FetchSpec, Progress, Transferred, UploadSpec, fetch, upload,
-    with_retries,
+    After, Direction, FetchReport, FetchSpec, Progress, Transferred, UploadSpec, fetch, matches,
+    put_verified, upload, with_retries,
 };
 
 use chrono::{DateTime, Utc};

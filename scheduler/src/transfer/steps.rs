@@ -149,9 +149,10 @@ fn glob(pattern: &str) -> Result<glob::Pattern, TransferError> {
     })
 }
 
-/// Name matching: case-sensitive, `*` never crosses `/` nor matches a leading dot (so our own
-/// `.NAME.part` files and other hidden files are never picked up).
-fn matches(pattern: &glob::Pattern, name: &str) -> bool {
+/// Name matching for every file pattern Ferry applies (fetch and upload steps, arrival
+/// triggers, plugins' host calls): case-sensitive, `*` never crosses `/` nor matches a leading
+/// dot (so our own `.NAME.part` files and other hidden files are never picked up).
+pub fn matches(pattern: &glob::Pattern, name: &str) -> bool {
     pattern.matches_with(
         name,
         glob::MatchOptions {
@@ -160,6 +161,39 @@ fn matches(pattern: &glob::Pattern, name: &str) -> bool {
             require_literal_leading_dot: true,
         },
     )
+}
+
+/// Uploads `local` (`size` bytes) to the temporary name `temp`, checks the size the server
+/// reports, then renames it to `dest` (replacing an existing file). A failed upload removes the
+/// temporary file (best effort), so nothing partial is ever left under `dest`.
+///
+/// # Errors
+/// [`TransferError::SizeMismatch`] when the server holds another size; any session error.
+pub fn put_verified(
+    session: &mut dyn Session,
+    local: &Path,
+    size: u64,
+    temp: &str,
+    dest: &str,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), TransferError> {
+    let result = session
+        .upload(local, temp, progress)
+        .and_then(|_| session.size(temp))
+        .and_then(|remote_size| match remote_size {
+            Some(n) if n == size => Ok(()),
+            other => Err(TransferError::SizeMismatch {
+                endpoint: session.endpoint().to_owned(),
+                path: temp.to_owned(),
+                expected: size,
+                actual: other.unwrap_or(0),
+            }),
+        });
+    if let Err(error) = result {
+        let _ = session.delete(temp);
+        return Err(error);
+    }
+    session.rename(temp, dest)
 }
 
 /// The temporary name of `name` while it is being transferred.
@@ -385,31 +419,14 @@ pub fn upload(
         let temp = remote_join(&spec.remote_dir, &part_name(&name));
         let dest = remote_join(&spec.remote_dir, &name);
         let started = Instant::now();
-        let result = session
-            .upload(&local, &temp, &mut |bytes| {
-                progress(Progress {
-                    direction: Direction::Upload,
-                    name: &name,
-                    bytes,
-                    total: size,
-                });
-            })
-            .and_then(|_| session.size(&temp))
-            .and_then(|remote_size| match remote_size {
-                Some(n) if n == size => Ok(()),
-                other => Err(TransferError::SizeMismatch {
-                    endpoint: session.endpoint().to_owned(),
-                    path: temp.clone(),
-                    expected: size,
-                    actual: other.unwrap_or(0),
-                }),
+        put_verified(session, &local, size, &temp, &dest, &mut |bytes| {
+            progress(Progress {
+                direction: Direction::Upload,
+                name: &name,
+                bytes,
+                total: size,
             });
-        if let Err(error) = result {
-            // Best effort: do not leave a partial temporary file on the server.
-            let _ = session.delete(&temp);
-            return Err(error);
-        }
-        session.rename(&temp, &dest)?;
+        })?;
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(endpoint = %session.endpoint(), file = %dest, bytes = size, seconds, "File uploaded.");
         sent.push(Transferred {

@@ -15,7 +15,7 @@
 
 use super::protocol::{ConnectionOrder, WorkerEvent};
 use crate::plugin::FileService;
-use crate::transfer::{self, Endpoint, Session, Timeouts, TransferError, remote_join};
+use crate::transfer::{self, Endpoint, Session, Timeouts, TransferError, matches, remote_join};
 use ferry_plugin::wire::{Event, Level, RemoteFileInfo};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -269,24 +269,7 @@ impl FileService for HostFiles<'_> {
             if !dir.is_empty() {
                 session.mkdir_all(dir)?;
             }
-            let sent = session
-                .upload(&local, &temp, &mut |_| {})
-                .and_then(|_| session.size(&temp))
-                .and_then(|found| match found {
-                    Some(n) if n == size => Ok(()),
-                    other => Err(TransferError::SizeMismatch {
-                        endpoint: session.endpoint().to_owned(),
-                        path: temp.clone(),
-                        expected: size,
-                        actual: other.unwrap_or(0),
-                    }),
-                });
-            if let Err(error) = sent {
-                // Best effort: no partial temporary file left on the server.
-                let _ = session.delete(&temp);
-                return Err(error);
-            }
-            session.rename(&temp, remote_path)
+            crate::transfer::put_verified(session, &local, size, &temp, remote_path, &mut |_| {})
         })
         .map_err(|message| format!("put {remote_path}: {message}"))?;
         let seconds = started.elapsed().as_secs_f64();
@@ -353,19 +336,6 @@ fn check_local_name(name: &str) -> Result<(), String> {
 
 fn compile(pattern: &str) -> Result<glob::Pattern, String> {
     glob::Pattern::new(pattern).map_err(|e| format!("invalid file pattern {pattern:?}: {}", e.msg))
-}
-
-/// The same name matching as the fetch steps: case-sensitive, `*` never crosses `/` nor
-/// matches a leading dot.
-fn matches(pattern: &glob::Pattern, name: &str) -> bool {
-    pattern.matches_with(
-        name,
-        glob::MatchOptions {
-            case_sensitive: true,
-            require_literal_separator: true,
-            require_literal_leading_dot: true,
-        },
-    )
 }
 
 /// SHA-256 of a file, lowercase hex.
