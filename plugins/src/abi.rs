@@ -14,6 +14,10 @@ use std::ffi::{c_char, c_void};
 /// ABI versions, as named constants so a bump is a deliberate, reviewable change.
 pub mod version {
     /// The first ABI: JSON over `describe`/`run`, host vtable with `emit`, `call`, `cancelled`.
+    ///
+    /// Additive changes made within it, which old plugins simply never use: the `problem`
+    /// event ([`crate::wire::Event::Problem`]). A host older than such a change records an
+    /// event it cannot read as a warning log line quoting it, so nothing is lost.
     pub const V1_INITIAL: u32 = 1;
     /// The ABI this build of Ferry and of the SDK speaks.
     pub const CURRENT: u32 = V1_INITIAL;

@@ -6,6 +6,7 @@
 
 use crate::error::JobError;
 use crate::ffi::HostLink;
+use crate::problem::Problem;
 use crate::wire::{Event, HostCall, HostReply, Level, RemoteFileInfo, RunRequest, TableAction};
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 /// The run a job performs, and the host services it may use.
 ///
-/// Emitting methods (`log`, `table`, `file`, `progress`) never fail: if the host cannot take an
+/// Emitting methods (`log`, `table`, `file`, `progress`, `problem`) never fail: if the host cannot take an
 /// event there is nothing useful a job could do about it.
 pub struct Context {
     request: RunRequest,
@@ -207,6 +208,28 @@ impl Context {
             path: path.into(),
             kind: kind.into(),
         });
+    }
+
+    /// Reports a problem with the run's input (a rejected row, a bad value), naming file, line,
+    /// field and value where it can:
+    ///
+    /// ```
+    /// # use ferry_plugin::{Context, Problem};
+    /// # fn check(ctx: &Context) {
+    /// ctx.problem(
+    ///     Problem::error("Invalid value", "must be a date (YYYY-MM-DD)")
+    ///         .at("PEER_STUDENT.txt", 17)
+    ///         .field("BirthDate", "2019-13-01"),
+    /// );
+    /// # }
+    /// ```
+    ///
+    /// Ferry stores every problem with the run (redacted like log lines) and groups them by
+    /// category in the run's result notice. Reporting a problem does not change how the run
+    /// ends: return [`Outcome::warning`](crate::Outcome::warning) or
+    /// [`Outcome::failed`](crate::Outcome::failed) when the problems call for it.
+    pub fn problem(&self, problem: Problem) {
+        self.emit(problem.into());
     }
 
     /// Reads a value of this job's persistent state (kept by Ferry between runs).
@@ -497,6 +520,29 @@ mod tests {
             }
         );
         assert!(!ctx.cancelled());
+    }
+
+    #[test]
+    fn problems_are_emitted_as_problem_events_in_order() {
+        let ctx = Context::offline(request());
+        ctx.problem(
+            Problem::error("Invalid value", "must be a date (YYYY-MM-DD)")
+                .at("PEER_STUDENT.txt", 17)
+                .field("BirthDate", "2019-13-01"),
+        );
+        ctx.problem(Problem::warning("Missing column", "no Grade column").in_file("roster.csv"));
+        let events = ctx.recorded_events();
+        assert_eq!(events.len(), 2);
+        assert!(
+            matches!(&events[0], Event::Problem { severity: crate::Severity::Error, line: Some(17),
+                value: Some(value), .. } if value == "2019-13-01"),
+            "{events:?}"
+        );
+        assert!(
+            matches!(&events[1], Event::Problem { severity: crate::Severity::Warning, line: None,
+                file: Some(file), .. } if file == "roster.csv"),
+            "{events:?}"
+        );
     }
 
     #[test]

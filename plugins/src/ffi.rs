@@ -404,6 +404,42 @@ mod tests {
         assert_eq!(seen.calls.len(), 2);
     }
 
+    #[derive(Default)]
+    struct Rejects;
+    impl Job for Rejects {
+        fn describe(&self) -> Description {
+            Description::new("rejects a row")
+        }
+        fn run(&self, ctx: &mut Context) -> Result<Outcome, JobError> {
+            ctx.problem(
+                crate::Problem::error("Invalid value", "must be a date (YYYY-MM-DD)")
+                    .at("PEER_STUDENT.txt", 17)
+                    .field("BirthDate", "2019-13-01"),
+            );
+            Ok(Outcome::warning("1 row rejected"))
+        }
+    }
+
+    #[test]
+    fn a_problem_reaches_the_host_through_emit_as_one_json_event() {
+        let (result, seen) = run_with_host::<Rejects>(&request_json());
+        assert_eq!(result.status, OutcomeStatus::Warning);
+        assert_eq!(seen.events.len(), 1);
+        let event: Event = serde_json::from_str(&seen.events[0]).expect("event JSON");
+        assert_eq!(
+            event,
+            Event::Problem {
+                severity: crate::Severity::Error,
+                category: "Invalid value".to_owned(),
+                file: Some("PEER_STUDENT.txt".to_owned()),
+                line: Some(17),
+                field: Some("BirthDate".to_owned()),
+                value: Some("2019-13-01".to_owned()),
+                message: "must be a date (YYYY-MM-DD)".to_owned(),
+            }
+        );
+    }
+
     #[test]
     fn a_panicking_job_becomes_a_failed_result_with_the_message() {
         let (result, _) = run_with_host::<Panics>(&request_json());

@@ -26,7 +26,7 @@
 //!
 //! - [`abi`] is the C declaration Ferry's worker process loads; [`wire`] the JSON payloads that
 //!   cross it. Both are the plugin protocol and change only with an ABI version bump.
-//! - [`Job`], [`Context`], [`Outcome`] and [`JobError`] are what plugin authors use.
+//! - [`Job`], [`Context`], [`Outcome`], [`Problem`] and [`JobError`] are what plugin authors use.
 //! - `ffi` (behind [`export!`]) is the only code with `unsafe`; plugin authors never write any.
 //!
 //! # Architecture Invariant
@@ -40,11 +40,14 @@ mod error;
 #[doc(hidden)]
 pub mod ffi;
 mod job;
+mod problem;
 pub mod wire;
 
 pub use context::Context;
 pub use error::JobError;
 pub use job::{Job, Outcome};
+pub use problem::Problem;
 pub use wire::{
-    Description, Event, Level, OutcomeStatus, RemoteFileInfo, SettingKind, SettingSpec, TableAction,
+    Description, Event, Level, OutcomeStatus, RemoteFileInfo, SettingKind, SettingSpec, Severity,
+    TableAction,
 };

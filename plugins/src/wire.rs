@@ -112,6 +112,51 @@ pub enum Event {
     },
     /// A file the run produced (a report, an output for upload).
     File { path: PathBuf, kind: String },
+    /// Something wrong with the run's input, such as a rejected row or a bad value, named
+    /// precisely enough to fix it: which file, which line, which field, which value. Ferry
+    /// stores these per run and groups them by `category` in the run's result notice.
+    ///
+    /// Added after the first ABI without a version bump: it travels through the same `emit`
+    /// callback, and a plugin that never sends it is unaffected.
+    Problem {
+        severity: Severity,
+        /// A short, stable heading that groups alike problems, e.g. `Invalid value`.
+        category: String,
+        /// The input file, as the operator knows it (usually its name).
+        #[serde(default)]
+        file: Option<String>,
+        /// The 1-based line in `file`.
+        #[serde(default)]
+        line: Option<u64>,
+        /// The field (column) at fault.
+        #[serde(default)]
+        field: Option<String>,
+        /// The offending value, as found in the input.
+        #[serde(default)]
+        value: Option<String>,
+        /// What is wrong, e.g. `must be a date (YYYY-MM-DD)`.
+        message: String,
+    },
+}
+
+/// How serious a reported problem is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look; the input was still used (perhaps with a default).
+    Warning,
+    /// The input was rejected (a row skipped, a record not sent).
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name stored in history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
 }
 
 /// How a run ended, as the plugin sees it.

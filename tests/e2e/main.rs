@@ -21,3 +21,9 @@ mod transfers;
 mod remote_servers;
 // `ferry serve` running jobs when new files arrive in a watched folder.
 mod arrival;
+// `ferry notices list | show | resend` and the notices `ferry show` lists.
+mod notices_cli;
+// Input problems (rejected rows) recorded per run, with secrets redacted.
+mod problems;
+// Result notices delivered to real SMTP servers, retried, refused, never holding a secret.
+mod notices;

@@ -216,3 +216,75 @@ impl Smtp {
             .collect()
     }
 }
+
+/// An SMTP server of one test's own (scripts/smtp-peer.py, plain, no TLS), for tests that need
+/// the mail server down and then up: [`free_port`] first, then [`OwnSmtp::start`] on it later.
+/// Its Maildir is a temporary directory; the server stops when this is dropped.
+#[derive(Debug)]
+pub struct OwnSmtp {
+    child: std::process::Child,
+    maildir: tempfile::TempDir,
+}
+
+impl OwnSmtp {
+    /// Starts the server on `127.0.0.1:port` and waits until it accepts connections.
+    ///
+    /// # Panics
+    /// When the peers' Python is not set up or the server does not come up within 20 s.
+    pub fn start(port: u16) -> OwnSmtp {
+        let command = var("FERRY_TEST_SMTP_COMMAND");
+        let mut words = command.split_whitespace();
+        let program = words
+            .next()
+            .expect("FERRY_TEST_SMTP_COMMAND names a program");
+        let maildir = tempfile::tempdir().expect("maildir");
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir(maildir.path().join(sub)).expect("a Maildir folder");
+        }
+        let child = std::process::Command::new(program)
+            .args(words)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--maildir")
+            .arg(maildir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the SMTP server");
+        let server = OwnSmtp { child, maildir };
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "the SMTP server on port {port} did not come up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// Every message the server kept, as raw text.
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.path().join("new")) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|entry| std::fs::read(entry.expect("read the Maildir").path()).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .collect()
+    }
+}
+
+impl Drop for OwnSmtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

@@ -2,14 +2,17 @@
 //!
 //! It writes `greetings-<run id>.csv` with `rows` rows into the outbox, reports the file and a
 //! `greetings` table line, keeps a run counter in job state (`runs`), can sleep (checking for
-//! cancellation) and can fail on request. `--set rows=N` (and `greeting`, `sleep_ms`, `fail`)
-//! override the settings for one run.
+//! cancellation) and can fail on request. With `problems = N` it reports N input problems, as
+//! an import that rejects rows would (see `report_problems`), and ends with a warning.
+//! `--set rows=N` (and `greeting`, `sleep_ms`, `fail`, `problems`) override the settings for
+//! one run.
 //!
-//! If a `token` secret is configured it deliberately logs `token is <value>`: Ferry must redact
-//! it, and Ferry's own tests check that it does. Real jobs must never do this.
+//! If a `token` secret is configured it deliberately logs `token is <value>`, and reports it as
+//! the value of its first warning problem: Ferry must redact both, and Ferry's own tests check
+//! that it does. Real jobs must never do this.
 
 use ferry_plugin::{
-    Context, Description, Job, JobError, Outcome, SettingKind, SettingSpec, TableAction,
+    Context, Description, Job, JobError, Outcome, Problem, SettingKind, SettingSpec, TableAction,
 };
 use serde::Deserialize;
 use std::fmt::Write as _;
@@ -34,6 +37,8 @@ struct Settings {
     sleep_ms: u64,
     #[serde(default)]
     fail: bool,
+    #[serde(default)]
+    problems: u32,
 }
 
 fn default_greeting() -> String {
@@ -54,6 +59,7 @@ impl Settings {
         override_from(ctx, "rows", &mut s.rows)?;
         override_from(ctx, "sleep_ms", &mut s.sleep_ms)?;
         override_from(ctx, "fail", &mut s.fail)?;
+        override_from(ctx, "problems", &mut s.problems)?;
         Ok(s)
     }
 }
@@ -91,6 +97,11 @@ impl Job for Example {
                 "fail the run on purpose",
             ))
             .setting(SettingSpec::optional(
+                "problems",
+                SettingKind::Integer,
+                "how many input problems to report, as if rows were rejected (default 0)",
+            ))
+            .setting(SettingSpec::optional(
                 "token",
                 SettingKind::Secret,
                 "a secret the job logs on purpose, to prove Ferry redacts it",
@@ -121,6 +132,8 @@ impl Job for Example {
             return Ok(Outcome::failed("failed on purpose (fail = true)"));
         }
 
+        report_problems(ctx, settings.problems);
+
         let started = Instant::now();
         let path = ctx.outbox().join(format!("greetings-{}.csv", ctx.run_id()));
         let mut csv = String::from("n,greeting\n");
@@ -142,10 +155,43 @@ impl Job for Example {
             settings.rows,
             path.display()
         ));
+        if settings.problems > 0 {
+            return Ok(Outcome::warning(format!(
+                "wrote {} greetings; {} input problems",
+                settings.rows, settings.problems
+            )));
+        }
         Ok(Outcome::succeeded(format!(
             "wrote {} greetings",
             settings.rows
         )))
+    }
+}
+
+/// The file the reported problems point into.
+const PROBLEM_FILE: &str = "STUDENTS.txt";
+
+/// Reports `count` problems as an import that checks `STUDENTS.txt` would, one per data line
+/// from line 2: odd ones are `Invalid value` errors in `BirthDate`, even ones `Unknown school`
+/// warnings in `SchoolCode`. The first warning's value is the `token` secret when one is set.
+fn report_problems(ctx: &Context, count: u32) {
+    for n in 1..=count {
+        let line = u64::from(n) + 1;
+        let problem = if n % 2 == 1 {
+            Problem::error("Invalid value", "must be a date (YYYY-MM-DD)")
+                .at(PROBLEM_FILE, line)
+                .field("BirthDate", format!("2019-13-{:02}", n % 28 + 1))
+        } else {
+            let code = match ctx.secret("token") {
+                // Deliberate leak, as above: Ferry must store it as `***`.
+                Some(token) if n == 2 => token.to_owned(),
+                _ => format!("S{n:04}"),
+            };
+            Problem::warning("Unknown school", "is not a school of this district")
+                .at(PROBLEM_FILE, line)
+                .field("SchoolCode", code)
+        };
+        ctx.problem(problem);
     }
 }
 
@@ -200,8 +246,8 @@ ferry_plugin::export!(Example);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferry_plugin::Event;
     use ferry_plugin::wire::{OutcomeStatus, RunRequest};
+    use ferry_plugin::{Event, Severity};
     use std::collections::BTreeMap;
 
     fn request(dir: &std::path::Path, settings: serde_json::Value) -> RunRequest {
@@ -257,6 +303,40 @@ mod tests {
         Example.run(&mut ctx).expect("first");
         Example.run(&mut ctx).expect("second");
         assert_eq!(ctx.state_get("runs").expect("state").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn reports_problems_of_two_categories_and_ends_with_a_warning() {
+        let tmp = temp_dir();
+        let mut req = request(tmp.path(), serde_json::json!({ "problems": 5 }));
+        req.secrets.insert("token".to_owned(), "tok-123".to_owned());
+        let mut ctx = Context::offline(req);
+        let outcome = Example.run(&mut ctx).expect("run");
+        assert_eq!(outcome.status, OutcomeStatus::Warning);
+        let problems: Vec<Event> = ctx
+            .recorded_events()
+            .into_iter()
+            .filter(|e| matches!(e, Event::Problem { .. }))
+            .collect();
+        assert_eq!(problems.len(), 5);
+        assert_eq!(
+            problems[0],
+            Event::from(
+                Problem::error("Invalid value", "must be a date (YYYY-MM-DD)")
+                    .at("STUDENTS.txt", 2)
+                    .field("BirthDate", "2019-13-02")
+            )
+        );
+        assert!(
+            matches!(&problems[1], Event::Problem { severity: Severity::Warning, line: Some(3),
+                value: Some(v), .. } if v == "tok-123"),
+            "{problems:?}"
+        );
+        assert!(
+            matches!(&problems[3], Event::Problem { category, value: Some(v), .. }
+                if category == "Unknown school" && v == "S0004"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod context;
 mod history;
 mod jobs;
 mod logs;
+mod notices;
 mod output;
 mod plugins;
 mod progress;
@@ -67,6 +68,8 @@ enum Command {
     Plugins(plugins::Args),
     /// File-server connections: list, test, trust a host key.
     Connections(connections::Args),
+    /// Result notices: list, show the message as sent, resend.
+    Notices(notices::Args),
     /// Internal: run one job in a worker process (started by Ferry itself).
     #[command(hide = true)]
     Worker,
@@ -103,6 +106,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Check(args) => check::exec(args, &config_path).await,
             Command::Plugins(args) => plugins::exec(args, &config_path).await,
             Command::Connections(args) => connections::exec(args, &config_path).await,
+            Command::Notices(args) => notices::exec(args, &config_path).await,
             Command::Worker => Ok(Exit::Usage),
         }
     });
@@ -128,8 +132,10 @@ fn init_tracing(format: LogFormat, default_level: &str) {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // Colours only for a person at a terminal, never in files or journald.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),

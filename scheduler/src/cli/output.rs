@@ -5,8 +5,11 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use crate::display;
+use crate::notice::outbox::Delivery;
 use crate::run::RunParams;
-use crate::store::model::{Execution, FileRecord, LogLine, TableStat, TransferRecord};
+use crate::store::model::{
+    Execution, FileRecord, LogLine, Notice, NoticeAttempt, Status, TableStat, TransferRecord,
+};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use comfy_table::{CellAlignment, Table, presets};
@@ -146,6 +149,8 @@ pub(crate) struct Detail {
     pub(crate) files: Vec<FileRecord>,
     /// Warning and error lines of the log.
     pub(crate) problems: Vec<LogLine>,
+    /// The result notices of the run, oldest first.
+    pub(crate) notices: Vec<Notice>,
 }
 
 /// One transfer in the documented JSON shape.
@@ -213,7 +218,24 @@ pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
                 })
                 .collect(),
         );
-        value["notices"] = json!([]);
+        value["notices"] = Value::Array(
+            detail
+                .notices
+                .iter()
+                .map(|n| {
+                    json!({
+                        "id": n.id,
+                        "delivery": n.delivery,
+                        "attempts": n.attempts,
+                        "recipients": n.recipients,
+                        "subject": n.subject,
+                        "created_at": display::rfc3339(n.created_at, tz),
+                        "sent_at": time_json(n.sent_at, tz),
+                        "last_error": n.last_error,
+                    })
+                })
+                .collect(),
+        );
         json(&value);
         return;
     }
@@ -295,6 +317,20 @@ pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
                 l.message
             ));
         }
+    }
+    line("");
+    line("Notices:");
+    if detail.notices.is_empty() {
+        line("  No notice recorded.");
+    }
+    for n in &detail.notices {
+        line(&format!(
+            "  #{}  {}  to {}  {}",
+            n.id,
+            n.delivery,
+            n.recipients.join(", "),
+            n.subject
+        ));
     }
 }
 
@@ -485,4 +521,224 @@ pub(crate) fn connections(rows: &[ConnectionRow], as_json: bool) {
         ]);
     }
     line(&t.to_string());
+}
+
+/// A notice with the status its run ended with, as the notice commands show it.
+#[derive(Debug)]
+pub(crate) struct NoticeRow {
+    pub(crate) notice: Notice,
+    /// The run's status (`None` only if the run could not be read back).
+    pub(crate) status: Option<Status>,
+}
+
+/// One notice in the documented JSON shape of `ferry notices`.
+fn notice_json(r: &NoticeRow, tz: Tz) -> Value {
+    let n = &r.notice;
+    json!({
+        "id": n.id,
+        "run": n.execution_id,
+        "job": n.job,
+        "status": r.status.map(Status::as_str),
+        "created_at": display::rfc3339(n.created_at, tz),
+        "delivery": n.delivery,
+        "attempts": n.attempts,
+        "recipients": n.recipients,
+        "subject": n.subject,
+        "message_id": n.message_id,
+        "next_attempt_at": time_json(n.next_attempt_at, tz),
+        "sent_at": time_json(n.sent_at, tz),
+        "last_error": n.last_error,
+    })
+}
+
+fn status_text(status: Option<Status>) -> String {
+    status.map_or_else(|| "-".to_owned(), |s| s.to_string())
+}
+
+/// `ferry notices list`: `Records: N  Pages: P`, then the page's notices.
+pub(crate) fn notices(
+    rows: &[NoticeRow],
+    total: i64,
+    page: i64,
+    page_size: i64,
+    tz: Tz,
+    as_json: bool,
+) {
+    let pages = if total > 0 && page_size > 0 {
+        (total + page_size - 1) / page_size
+    } else {
+        1
+    };
+    if as_json {
+        json(&json!({
+            "records": total,
+            "pages": pages,
+            "page": page,
+            "notices": rows.iter().map(|r| notice_json(r, tz)).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    line(&format!("Records: {total}  Pages: {pages}"));
+    if rows.is_empty() {
+        if total == 0 {
+            line("No notices.");
+        } else {
+            line(&format!("No notices on page {page}."));
+        }
+        return;
+    }
+    let mut t = table(&[
+        "ID",
+        "Run",
+        "Job",
+        "Status",
+        "Created",
+        "Delivery",
+        "Attempts",
+        "Recipients",
+        "Subject",
+    ]);
+    for r in rows {
+        let n = &r.notice;
+        t.add_row(vec![
+            n.id.to_string(),
+            n.execution_id.to_string(),
+            n.job.clone(),
+            status_text(r.status),
+            display::local(n.created_at, tz),
+            n.delivery.clone(),
+            n.attempts.to_string(),
+            n.recipients.join(", "),
+            n.subject.clone(),
+        ]);
+    }
+    right(&mut t, &[0, 1, 6]);
+    line(&t.to_string());
+}
+
+/// `ferry notices show`: a short header, the message exactly as stored, the delivery attempts.
+pub(crate) fn notice(r: &NoticeRow, attempts: &[NoticeAttempt], tz: Tz, as_json: bool) {
+    let n = &r.notice;
+    if as_json {
+        let mut value = notice_json(r, tz);
+        value["raw"] = Value::String(n.raw.clone());
+        value["attempts_log"] = Value::Array(
+            attempts
+                .iter()
+                .map(|a| {
+                    json!({"attempt": a.attempt, "at": display::rfc3339(a.at, tz),
+                           "ok": a.ok, "response": a.response})
+                })
+                .collect(),
+        );
+        json(&value);
+        return;
+    }
+    let mut header = Table::new();
+    header.load_style(presets::NOTHING);
+    let mut rows: Vec<(&str, String)> = vec![
+        ("Notice", format!("#{}", n.id)),
+        ("Run", format!("#{}", n.execution_id)),
+        ("Job", n.job.clone()),
+        ("Status", status_text(r.status)),
+        ("Created", display::local(n.created_at, tz)),
+        ("Delivery", n.delivery.clone()),
+        ("Attempts", n.attempts.to_string()),
+        ("Recipients", n.recipients.join(", ")),
+        ("Subject", n.subject.clone()),
+        ("Message-ID", n.message_id.clone()),
+    ];
+    if let Some(sent_at) = n.sent_at {
+        rows.push(("Sent at", display::local(sent_at, tz)));
+    }
+    if n.delivery == "pending"
+        && let Some(next) = n.next_attempt_at
+    {
+        rows.push(("Next attempt", display::local(next, tz)));
+    }
+    if let Some(error) = &n.last_error {
+        rows.push(("Last error", error.clone()));
+    }
+    for (k, v) in rows {
+        header.add_row(vec![format!("{k}:"), v]);
+    }
+    line(&header.to_string());
+    line("");
+    line("--- message as sent ---");
+    // The stored bytes, unchanged: only a missing final newline is added, so the next line starts
+    // on its own.
+    print!("{}", n.raw);
+    if !n.raw.ends_with('\n') {
+        println!();
+    }
+    line("--- delivery attempts ---");
+    if attempts.is_empty() {
+        line("No delivery attempts yet.");
+        return;
+    }
+    let mut t = table(&["Attempt", "At", "Result", "Response"]);
+    for a in attempts {
+        t.add_row(vec![
+            a.attempt.to_string(),
+            display::local(a.at, tz),
+            if a.ok { "ok" } else { "failed" }.to_owned(),
+            a.response.clone(),
+        ]);
+    }
+    right(&mut t, &[0]);
+    line(&t.to_string());
+}
+
+/// `ferry notices resend`: the notice is back in the outbox.
+pub(crate) fn notice_requeued(r: &NoticeRow, tz: Tz, as_json: bool) {
+    if as_json {
+        json(&notice_json(r, tz));
+        return;
+    }
+    let n = &r.notice;
+    line(&format!(
+        "Notice #{} queued for delivery to {}; ferry serve delivers it.",
+        n.id,
+        n.recipients.join(", ")
+    ));
+}
+
+/// What became of a notice's delivery attempt made right away (`ferry run`, `ferry notices
+/// resend`), in one sentence.
+pub(crate) fn delivery_text(notice: &Notice, delivery: &Delivery, tz: Tz) -> String {
+    let to = notice.recipients.join(", ");
+    match delivery {
+        Delivery::Sent(answer) => format!("Notice #{} sent to {to} ({answer}).", notice.id),
+        Delivery::Deferred(answer) => format!(
+            "Notice #{} to {to} not sent yet: {answer}. `ferry serve` retries it from {}.",
+            notice.id,
+            display::local_opt(notice.next_attempt_at, tz)
+        ),
+        Delivery::Failed(answer) => format!(
+            "Notice #{} to {to} failed: {answer}. See `ferry notices show {}`.",
+            notice.id, notice.id
+        ),
+    }
+}
+
+/// After `ferry run`: what became of the run's notice (on stderr, with the run's progress).
+pub(crate) fn notice_delivery(notice: &Notice, delivery: &Delivery, tz: Tz) {
+    note(&delivery_text(notice, delivery, tz));
+}
+
+/// After `ferry notices resend` with `[mail]`: the notice as it now stands.
+pub(crate) fn notice_resent(r: &NoticeRow, delivery: &Delivery, tz: Tz, as_json: bool) {
+    if as_json {
+        json(&notice_json(r, tz));
+    } else {
+        line(&delivery_text(&r.notice, delivery, tz));
+    }
+}
+
+/// A stored notice that was not tried now, and why; it stays in the outbox.
+pub(crate) fn notice_not_tried(notice: &Notice, why: &str) {
+    note(&format!(
+        "Notice #{} kept in the outbox, not sent now: {why}.",
+        notice.id
+    ));
 }

@@ -6,6 +6,7 @@
 
 use super::output;
 use crate::run::RunUpdate;
+use crate::store::model::ProblemRecord;
 use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal as _;
@@ -17,7 +18,13 @@ pub(crate) struct RunView {
     terminal: bool,
     /// The bar for the piece of work in progress, and what it is.
     bar: Option<(ProgressBar, String)>,
+    /// Input errors shown so far (see [`RunView::shows_problem`]).
+    problem_lines: usize,
 }
+
+/// Input errors shown one per line; an import can reject thousands of rows, and all of them are
+/// stored with the run (the run's log ends with their count).
+const PROBLEM_LINES: usize = 10;
 
 impl RunView {
     pub(crate) fn new(tz: Tz) -> RunView {
@@ -25,6 +32,7 @@ impl RunView {
             tz,
             terminal: std::io::stderr().is_terminal(),
             bar: None,
+            problem_lines: 0,
         }
     }
 
@@ -36,6 +44,7 @@ impl RunView {
                 total,
                 message,
             } => self.progress(*done, *total, message.as_deref().unwrap_or("")),
+            RunUpdate::Problem(problem) if !self.shows_problem(problem) => {}
             other => {
                 let text = describe(other, self.tz);
                 match &self.bar {
@@ -82,6 +91,15 @@ impl RunView {
         }
     }
 
+    /// True for the first [`PROBLEM_LINES`] errors; warnings are only stored.
+    fn shows_problem(&mut self, problem: &ProblemRecord) -> bool {
+        if problem.severity != "error" || self.problem_lines >= PROBLEM_LINES {
+            return false;
+        }
+        self.problem_lines += 1;
+        true
+    }
+
     /// Ends the bar in progress, leaving its last state on screen.
     pub(crate) fn finish(&mut self) {
         if let Some((bar, _)) = self.bar.take() {
@@ -101,5 +119,28 @@ fn describe(update: &RunUpdate, tz: Tz) -> String {
         ),
         RunUpdate::File(file) => format!("{} file: {}", file.kind, file.path),
         RunUpdate::Progress { done, .. } => format!("progress {done}"),
+        RunUpdate::Problem(p) => {
+            // Shown like a log line: `12:00:01.250 error Invalid value at F.txt:17, Birth "x": ...`.
+            let mut at: Vec<String> = p.file.iter().cloned().collect();
+            at.extend(p.line.map(|line| line.to_string()));
+            let mut message = p.category.clone();
+            if !at.is_empty() {
+                message.push_str(&format!(" at {}", at.join(":")));
+            }
+            if let Some(field) = &p.field {
+                message.push_str(&format!(", {field}"));
+            }
+            if let Some(value) = &p.value {
+                message.push_str(&format!(" {value:?}"));
+            }
+            message.push_str(&format!(": {}", p.message));
+            let line = crate::store::model::LogLine {
+                seq: p.seq,
+                ts: p.at,
+                level: p.severity.clone(),
+                message,
+            };
+            output::log_line(&line, tz)
+        }
     }
 }

@@ -4,6 +4,7 @@
 use super::context::Context;
 use super::output;
 use crate::error::Exit;
+use crate::notice::outbox::Outbox;
 use crate::run::{RunSpec, Runner};
 use crate::store::model::{Claim, Execution, Status, Trigger};
 use std::collections::BTreeMap;
@@ -98,7 +99,42 @@ pub(crate) async fn exec(args: Args, config: &Path) -> anyhow::Result<Exit> {
     });
     let finished = runner.execute(execution, cancel, Some(updates)).await?;
     let _ = printer.await;
-    summarize(&ctx, &finished).await
+    let exit = summarize(&ctx, &finished).await?;
+    deliver_notices(&ctx, finished.id).await?;
+    Ok(exit)
+}
+
+/// Tries the run's result notice once, now, so the operator learns at once whether it went out;
+/// if it did not, it stays in the outbox for `ferry serve`. The run's exit status never depends
+/// on mail.
+pub(crate) async fn deliver_notices(ctx: &Context, run: i64) -> anyhow::Result<()> {
+    let pending: Vec<_> = ctx
+        .store
+        .notices_for_execution(run)
+        .await?
+        .into_iter()
+        .filter(|n| n.delivery == "pending")
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let outbox = match Outbox::from_config(&ctx.config, ctx.store.clone()) {
+        Ok(Some(outbox)) => outbox,
+        Ok(None) => return Ok(()),
+        Err(error) => {
+            for notice in &pending {
+                output::notice_not_tried(notice, &error.to_string());
+            }
+            return Ok(());
+        }
+    };
+    for notice in &pending {
+        match outbox.attempt(notice.id).await? {
+            Some((stored, delivery)) => output::notice_delivery(&stored, &delivery, ctx.tz()),
+            None => output::notice_not_tried(notice, "another sender is delivering it"),
+        }
+    }
+    Ok(())
 }
 
 enum Turn {

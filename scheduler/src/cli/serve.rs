@@ -3,6 +3,7 @@
 use super::context::Context;
 use super::output;
 use crate::error::Exit;
+use crate::notice::outbox::Outbox;
 use crate::service::{ServeOptions, Service, shutdown_signal};
 use std::path::Path;
 use std::time::Duration;
@@ -29,10 +30,12 @@ pub(crate) async fn exec(args: Args, config: &Path) -> anyhow::Result<Exit> {
     let stop = CancellationToken::new();
     let force = CancellationToken::new();
     shutdown_signal(stop.clone(), force.clone())?;
+    let outbox = Outbox::from_config(&ctx.config, ctx.store.clone())?;
     let service = Service::new(
         ctx.runner()?,
         ServeOptions {
             shutdown_grace: args.shutdown_grace,
+            outbox,
         },
     );
     service.run(stop, force).await?;

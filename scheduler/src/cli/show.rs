@@ -38,11 +38,13 @@ pub(crate) async fn detail(store: &Store, run: i64) -> anyhow::Result<Detail> {
         .into_iter()
         .filter(|l| l.level == "warn" || l.level == "error")
         .collect();
+    let notices = store.notices_for_execution(run).await?;
     Ok(Detail {
         execution,
         tables,
         transfers,
         files,
         problems,
+        notices,
     })
 }

@@ -39,27 +39,26 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// A connection's `NAME_env = "VAR"` names an environment variable that is not set.
-    #[error(
-        "connection {connection}: secret `{name}` reads environment variable {var}, which is not set"
-    )]
+    #[error("{owner}: secret `{name}` reads environment variable {var}, which is not set")]
     ConnectionSecretEnvMissing {
-        connection: String,
+        /// `connection NAME` or `[mail]`.
+        owner: String,
         name: String,
         var: String,
     },
     /// A connection's `NAME_env = "VAR"` names an environment variable whose value is not UTF-8.
-    #[error(
-        "connection {connection}: secret `{name}` reads environment variable {var}, which is not valid UTF-8"
-    )]
+    #[error("{owner}: secret `{name}` reads environment variable {var}, which is not valid UTF-8")]
     ConnectionSecretEnvNotUnicode {
-        connection: String,
+        /// `connection NAME` or `[mail]`.
+        owner: String,
         name: String,
         var: String,
     },
     /// A connection's `NAME_file = "/path"` names a file that cannot be read as UTF-8 text.
-    #[error("connection {connection}: secret `{name}` reads file {}: {source}", path.display())]
+    #[error("{owner}: secret `{name}` reads file {}: {source}", path.display())]
     ConnectionSecretFile {
-        connection: String,
+        /// `connection NAME` or `[mail]`.
+        owner: String,
         name: String,
         path: PathBuf,
         #[source]

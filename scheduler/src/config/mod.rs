@@ -23,12 +23,15 @@ mod validate;
 pub use diagnostic::{Diagnostic, Diagnostics, Location, SourceMap};
 pub use error::ConfigError;
 pub use model::*;
-pub use secret::{ResolvedCredentials, is_secret_key, resolve_connection_secrets, resolve_secrets};
+pub use secret::{
+    ResolvedCredentials, is_secret_key, resolve_connection_secrets, resolve_mail_password,
+    resolve_secrets,
+};
 pub use settings::check_settings;
 pub use validate::{
     DEFAULT_ARRIVAL_POLL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTION_RETRIES,
     DEFAULT_CONNECTION_RETRY_BACKOFF, DEFAULT_DATABASE, DEFAULT_FTP_PORT,
-    DEFAULT_HISTORY_KEEP_DAYS, DEFAULT_IO_TIMEOUT, DEFAULT_MAIL_TIMEOUT,
+    DEFAULT_HISTORY_KEEP_DAYS, DEFAULT_IO_TIMEOUT, DEFAULT_MAIL_RETRIES, DEFAULT_MAIL_TIMEOUT,
     DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_PATTERN, DEFAULT_PLUGIN_DIR, DEFAULT_REMOTE_DIR,
     DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_CAP, DEFAULT_SFTP_PORT, DEFAULT_WORK_DIR, plugin_library,
     system_timezone,

@@ -53,6 +53,8 @@ pub struct JobSpec {
     pub plugin: String,
     /// The library file it resolves to.
     pub plugin_path: PathBuf,
+    /// `description = "..."`: one line for people (job lists, result notices).
+    pub description: Option<String>,
     /// `None` for jobs that only run on demand.
     pub schedule: Option<Schedule>,
     /// The schedule as written, for display.
@@ -286,6 +288,10 @@ pub struct MailSettings {
     /// Verify the server's certificate against this CA bundle (PEM, absolute) instead of the
     /// system roots.
     pub ca_file: Option<PathBuf>,
+    /// `retries = { max, backoff, cap }`: how often and how far apart a notice's delivery is
+    /// retried after a transient failure before it is marked `failed`. Default 20 retries,
+    /// 30 s doubling to at most 1 h (about 15 hours in all).
+    pub retries: RetryPolicy,
     /// `notify = {...}` in `[mail]`: the lists for jobs without their own.
     pub notify: NotifyLists,
 }

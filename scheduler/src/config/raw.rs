@@ -124,6 +124,7 @@ pub(crate) struct RawArrival {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawJob {
     pub(crate) plugin: Option<Spanned<String>>,
+    pub(crate) description: Option<String>,
     pub(crate) schedule: Option<Spanned<String>>,
     pub(crate) timezone: Option<Spanned<String>>,
     pub(crate) enabled: Option<bool>,
@@ -160,6 +161,7 @@ pub(crate) struct RawMail {
     pub(crate) password_file: Option<Spanned<String>>,
     pub(crate) timeout: Option<Spanned<String>>,
     pub(crate) ca_file: Option<Spanned<String>>,
+    pub(crate) retries: Option<RawRetries>,
     pub(crate) notify: Option<Spanned<RawNotify>>,
 }
 

@@ -5,7 +5,7 @@
 //! A secret's value never enters the configuration, the store, a log or an error message: the
 //! configuration only says where to read it, and errors name the variable or file.
 
-use super::{ConfigError, ConnectionKind, ConnectionSpec, JobSpec, SecretRef};
+use super::{ConfigError, ConnectionKind, ConnectionSpec, JobSpec, MailSettings, SecretRef};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -65,6 +65,17 @@ pub fn resolve_secrets(job: &JobSpec) -> Result<BTreeMap<String, String>, Config
     Ok(out)
 }
 
+/// The SMTP password `[mail]` references (`password_env` / `password_file`), read.
+///
+/// # Errors
+/// As [`resolve_connection_secrets`], naming `[mail]`.
+pub fn resolve_mail_password(mail: &MailSettings) -> Result<Option<String>, ConfigError> {
+    mail.password
+        .as_ref()
+        .map(|r| read(Owner::Mail, "password", r))
+        .transpose()
+}
+
 /// A connection's secrets, read. `Debug` never shows the values.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ResolvedCredentials {
@@ -120,6 +131,18 @@ pub fn resolve_connection_secrets(
 enum Owner<'a> {
     Job(&'a str),
     Connection(&'a str),
+    /// `[mail]`'s SMTP password.
+    Mail,
+}
+
+impl fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Job(job) => write!(f, "job {job}"),
+            Owner::Connection(connection) => write!(f, "connection {connection}"),
+            Owner::Mail => f.write_str("[mail]"),
+        }
+    }
 }
 
 /// Reads one secret `name` of `owner` from where `reference` points.
@@ -136,8 +159,8 @@ fn read(owner: Owner<'_>, name: &str, reference: &SecretRef) -> Result<String, C
                         name,
                         var,
                     },
-                    Owner::Connection(connection) => ConfigError::ConnectionSecretEnvMissing {
-                        connection: connection.to_owned(),
+                    Owner::Connection(_) | Owner::Mail => ConfigError::ConnectionSecretEnvMissing {
+                        owner: owner.to_string(),
                         name,
                         var,
                     },
@@ -152,11 +175,13 @@ fn read(owner: Owner<'_>, name: &str, reference: &SecretRef) -> Result<String, C
                         name,
                         var,
                     },
-                    Owner::Connection(connection) => ConfigError::ConnectionSecretEnvNotUnicode {
-                        connection: connection.to_owned(),
-                        name,
-                        var,
-                    },
+                    Owner::Connection(_) | Owner::Mail => {
+                        ConfigError::ConnectionSecretEnvNotUnicode {
+                            owner: owner.to_string(),
+                            name,
+                            var,
+                        }
+                    }
                 })
             }
         },
@@ -179,8 +204,8 @@ fn read(owner: Owner<'_>, name: &str, reference: &SecretRef) -> Result<String, C
                         path,
                         source,
                     },
-                    Owner::Connection(connection) => ConfigError::ConnectionSecretFile {
-                        connection: connection.to_owned(),
+                    Owner::Connection(_) | Owner::Mail => ConfigError::ConnectionSecretFile {
+                        owner: owner.to_string(),
                         name,
                         path,
                         source,
@@ -202,6 +227,7 @@ mod tests {
             name: "nightly".into(),
             plugin: "example".into(),
             plugin_path: "/x/libferry_job_example.so".into(),
+            description: None,
             schedule: None,
             schedule_text: None,
             timezone: chrono_tz::Tz::UTC,

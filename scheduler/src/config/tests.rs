@@ -1109,9 +1109,32 @@ fn mail_defaults_and_smtps_urls() {
         loaded("[mail]\nsmtp_url = \"smtps://mail.example.org:465\"\nfrom = \"f@example.org\"\n");
     let mail = config.mail.as_ref().unwrap();
     assert_eq!(mail.timeout, DEFAULT_MAIL_TIMEOUT);
+    assert_eq!(mail.retries, DEFAULT_MAIL_RETRIES);
     assert_eq!(mail.password, None);
     assert!(mail.notify.is_empty());
     assert!(loaded("[scheduler]\n").mail.is_none());
+    let tuned = loaded(
+        "[mail]\nsmtp_url = \"smtp://m:25\"\nfrom = \"f@example.org\"\n\
+         retries = { max = 2, backoff = \"1s\", cap = \"5s\" }\n",
+    );
+    let retries = tuned.mail.as_ref().unwrap().retries;
+    assert_eq!(
+        (retries.max, retries.backoff, retries.cap),
+        (2, Duration::from_secs(1), Duration::from_secs(5))
+    );
+}
+
+#[test]
+fn jobs_keep_their_description() {
+    let config = loaded(
+        "[jobs.a]\nplugin = \"example\"\ndescription = \"  Florida PEER nightly import \"\n\
+         [jobs.b]\nplugin = \"example\"\n",
+    );
+    assert_eq!(
+        config.jobs["a"].description.as_deref(),
+        Some("Florida PEER nightly import")
+    );
+    assert_eq!(config.jobs["b"].description, None);
 }
 
 #[test]

@@ -55,6 +55,12 @@ pub const DEFAULT_CONNECTION_RETRY_BACKOFF: Duration = Duration::from_secs(2);
 pub const DEFAULT_ARRIVAL_POLL: Duration = Duration::from_secs(300);
 /// Default limit for one SMTP connection or command.
 pub const DEFAULT_MAIL_TIMEOUT: Duration = Duration::from_secs(30);
+/// `[mail] retries` when not written: 20 retries, 30 s doubling up to 1 h.
+pub const DEFAULT_MAIL_RETRIES: RetryPolicy = RetryPolicy {
+    max: 20,
+    backoff: Duration::from_secs(30),
+    cap: Duration::from_secs(3600),
+};
 /// The pattern of a fetch, upload or arrival that names none: every file.
 pub const DEFAULT_PATTERN: &str = "*";
 /// The folder of a fetch, upload or arrival that names none: the connection's root.
@@ -448,6 +454,10 @@ impl Validator<'_, '_, '_> {
             name: name.to_owned(),
             plugin_path: plugin_library(&scheduler.plugin_dir, plugin.as_deref()?),
             plugin: plugin?,
+            description: raw
+                .description
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty()),
             schedule_text: raw.schedule.map(|s| s.into_inner().trim().to_owned()),
             schedule,
             timezone: timezone?,
@@ -482,7 +492,7 @@ impl Validator<'_, '_, '_> {
             }
         };
         let from = match &raw.from {
-            Some(from) => self.address(from, "mail.from"),
+            Some(from) => self.mailbox(from, "mail.from"),
             None => {
                 self.at_key(
                     KEY,
@@ -510,6 +520,20 @@ impl Validator<'_, '_, '_> {
             .ca_file
             .as_ref()
             .and_then(|p| self.path(p, "mail.ca_file"));
+        let mut retries = DEFAULT_MAIL_RETRIES;
+        if let Some(r) = &raw.retries {
+            retries.max = r.max.unwrap_or(retries.max);
+            if let Some(b) = &r.backoff {
+                retries.backoff = self
+                    .positive_duration(b, "mail.retries.backoff")
+                    .unwrap_or(retries.backoff);
+            }
+            if let Some(c) = &r.cap {
+                retries.cap = self
+                    .positive_duration(c, "mail.retries.cap")
+                    .unwrap_or(retries.cap);
+            }
+        }
         let notify = raw
             .notify
             .as_ref()
@@ -522,6 +546,7 @@ impl Validator<'_, '_, '_> {
             password,
             timeout,
             ca_file,
+            retries,
             notify,
         })
     }
@@ -605,6 +630,25 @@ impl Validator<'_, '_, '_> {
                 format!("`{text}` is not an email address: expected name@example.org"),
             );
             None
+        }
+    }
+
+    /// A sender: `name@example.org` or `Display Name <name@example.org>`.
+    fn mailbox(&mut self, raw: &Spanned<String>, key: &str) -> Option<String> {
+        let text = raw.get_ref().trim();
+        match text.parse::<lettre::message::Mailbox>() {
+            Ok(_) if !text.chars().any(char::is_control) => Some(text.to_owned()),
+            _ => {
+                self.error(
+                    raw,
+                    key,
+                    format!(
+                        "`{text}` is not an email address: expected name@example.org or \
+                         Name <name@example.org>"
+                    ),
+                );
+                None
+            }
         }
     }
 

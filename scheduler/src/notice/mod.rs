@@ -4,6 +4,8 @@
 //! status, and delivered later by the outbox sender; nothing here touches the network or the
 //! store.
 
+pub mod compose;
+pub mod outbox;
 pub mod render;
 pub mod send;
 

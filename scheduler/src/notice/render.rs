@@ -3,7 +3,8 @@
 //! run produced; the store content is already redacted, so no secret can appear here.
 
 use crate::store::model::{
-    Execution, FileRecord, LogLine, Status, TableStat, TransferRecord, Trigger,
+    Execution, FileRecord, LogLine, ProblemCount, ProblemRecord, Status, TableStat, TransferRecord,
+    Trigger,
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -29,9 +30,15 @@ pub struct NoticeInput<'a> {
     pub tables: &'a [TableStat],
     pub transfers: &'a [TransferRecord],
     pub files: &'a [FileRecord],
+    /// The first problems the job reported (file, line, field, value), in order.
+    pub problems: &'a [ProblemRecord],
+    /// How many problems of each severity and category the job reported in all.
+    pub problem_counts: &'a [ProblemCount],
     /// The run's log, in order (only errors, warnings and the last 200 lines are used).
     pub logs: &'a [LogLine],
     pub next_fire: Option<DateTime<Utc>>,
+    /// When the retry policy runs this failed run again, if it does.
+    pub retry_at: Option<DateTime<Utc>>,
     /// The host that renders (and sends) the notice.
     pub host: &'a str,
 }
@@ -135,6 +142,38 @@ fn at(t: Option<DateTime<Utc>>, zone: Tz) -> String {
     )
 }
 
+/// One reported problem on a line: `error Invalid value: STUDENTS.txt:17 BirthDate="2019-13-01":
+/// must be a date`.
+fn problem_text(p: &ProblemRecord) -> String {
+    let mut t = format!("{} {}:", p.severity, p.category);
+    match (&p.file, p.line) {
+        (Some(file), Some(line)) => {
+            let _ = write!(t, " {file}:{line}");
+        }
+        (Some(file), None) => {
+            let _ = write!(t, " {file}");
+        }
+        (None, Some(line)) => {
+            let _ = write!(t, " line {line}");
+        }
+        (None, None) => {}
+    }
+    match (&p.field, &p.value) {
+        (Some(field), Some(value)) => {
+            let _ = write!(t, " {field}={value:?}");
+        }
+        (Some(field), None) => {
+            let _ = write!(t, " {field}");
+        }
+        (None, Some(value)) => {
+            let _ = write!(t, " value {value:?}");
+        }
+        (None, None) => {}
+    }
+    let _ = write!(t, ": {}", p.message);
+    t
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -172,19 +211,38 @@ pub fn render(input: &NoticeInput<'_>) -> Rendered {
         ("Status", e.status.as_str().to_owned()),
         ("Next run", at(input.next_fire, input.zone)),
     ];
-    let mut categories: BTreeMap<String, usize> = BTreeMap::new();
+    let mut header = header;
+    if let Some(retry_at) = input.retry_at {
+        header.push((
+            "Retry",
+            format!(
+                "attempt {} at {}",
+                e.attempt + 1,
+                at(Some(retry_at), input.zone)
+            ),
+        ));
+    }
+    // Errors by category: what the job reported per input row (with severity), the run's own
+    // error, and warnings or errors it logged, each counted under its heading.
+    let mut categories: BTreeMap<String, i64> = BTreeMap::new();
+    for c in input.problem_counts {
+        *categories
+            .entry(format!("{} ({})", c.category, c.severity))
+            .or_default() += c.count;
+    }
     if let Some(err) = &e.error {
         *categories.entry(category(err)).or_default() += 1;
     }
     for l in &problems {
         *categories.entry(category(&l.message)).or_default() += 1;
     }
-    let mut categories: Vec<(String, usize)> = categories.into_iter().collect();
+    let mut categories: Vec<(String, i64)> = categories.into_iter().collect();
     categories.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let first: Vec<String> = e
-        .error
+    let first: Vec<String> = input
+        .problems
         .iter()
-        .cloned()
+        .map(problem_text)
+        .chain(e.error.iter().cloned())
         .chain(
             problems
                 .iter()
@@ -248,6 +306,14 @@ pub fn render(input: &NoticeInput<'_>) -> Rendered {
             let _ = write!(html, "<li>{n} &times; {}</li>", escape_html(c));
         }
         html.push_str("</ul>");
+        let reported: i64 = input.problem_counts.iter().map(|c| c.count).sum();
+        let listed = i64::try_from(input.problems.len()).unwrap_or(i64::MAX);
+        if reported > listed {
+            let _ = writeln!(
+                text,
+                "\nerrors.csv lists the first {listed} of {reported} reported problems."
+            );
+        }
         let _ = writeln!(text, "\nFirst {} errors", first.len());
         html.push_str("<h3>First errors</h3><ol>");
         for f in &first {
@@ -259,24 +325,38 @@ pub fn render(input: &NoticeInput<'_>) -> Rendered {
     html.push_str("</body></html>\n");
 
     let mut attachments = Vec::new();
-    if !problems.is_empty() || e.error.is_some() {
-        let mut csv = String::from("time,level,message\r\n");
+    if !input.problems.is_empty() || !problems.is_empty() || e.error.is_some() {
+        let mut csv = String::from("severity,category,file,line,field,value,message,time\r\n");
+        let mut row = |cells: [&str; 8]| {
+            let cells: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+            csv.push_str(&cells.join(","));
+            csv.push_str("\r\n");
+        };
+        for p in input.problems {
+            let line = p.line.map(|l| l.to_string()).unwrap_or_default();
+            row([
+                &p.severity,
+                &p.category,
+                p.file.as_deref().unwrap_or(""),
+                &line,
+                p.field.as_deref().unwrap_or(""),
+                p.value.as_deref().unwrap_or(""),
+                &p.message,
+                &p.at.to_rfc3339(),
+            ]);
+        }
         if let Some(err) = &e.error {
-            let _ = write!(
-                csv,
-                "{},error,{}\r\n",
-                at(e.finished_at, input.zone),
-                csv_field(err)
-            );
+            let time = e.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+            row(["error", &category(err), "", "", "", "", err, &time]);
         }
         for l in &problems {
-            let _ = write!(
-                csv,
-                "{},{},{}\r\n",
-                l.ts.to_rfc3339(),
-                csv_field(&l.level),
-                csv_field(&l.message)
-            );
+            let severity = if l.level == "error" {
+                "error"
+            } else {
+                "warning"
+            };
+            let time = l.ts.to_rfc3339();
+            row([severity, "log", "", "", "", "", &l.message, &time]);
         }
         attachments.push(Attachment {
             filename: "errors.csv".to_owned(),
@@ -375,8 +455,11 @@ mod tests {
             tables,
             transfers: &[],
             files,
+            problems: &[],
+            problem_counts: &[],
             logs,
             next_fire: None,
+            retry_at: None,
             host: "h1",
         }
     }
@@ -478,16 +561,82 @@ mod tests {
         let names: Vec<&str> = r.attachments.iter().map(|a| a.filename.as_str()).collect();
         assert_eq!(names, ["errors.csv", "R_0042_IDL_1.html", "log-tail.txt"]);
         let csv = String::from_utf8(r.attachments[0].bytes.clone()).unwrap();
-        assert!(csv.starts_with("time,level,message\r\n"));
+        assert!(csv.starts_with("severity,category,file,line,field,value,message,time\r\n"));
         assert!(
-            csv.contains(",error,\"Validation: 2 rows, \"\"quoted\"\"\"\r\n"),
+            csv.contains("error,Validation,,,,,\"Validation: 2 rows, \"\"quoted\"\"\",2026-"),
             "{csv}"
         );
-        assert!(csv.contains(",error,line 5\r\n"));
+        assert!(csv.contains("error,log,,,,,line 5,2026-"), "{csv}");
         assert_eq!(r.attachments[1].bytes, b"<html>report</html>");
         assert_eq!(r.attachments[1].content_type, "text/html");
         let tail = String::from_utf8(r.attachments[2].bytes.clone()).unwrap();
         assert_eq!(tail.lines().count(), LOG_TAIL_LINES);
         assert!(tail.lines().next().unwrap().ends_with("line 50"));
+    }
+
+    #[test]
+    fn reported_problems_are_grouped_listed_with_file_and_line_and_in_the_csv() {
+        let e = execution(Status::Warning, None);
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 2).unwrap();
+        let problems: Vec<ProblemRecord> = (1..=25)
+            .map(|i| ProblemRecord {
+                seq: i,
+                at: t,
+                severity: "error".into(),
+                category: "Invalid value".into(),
+                file: Some("STUDENTS.txt".into()),
+                line: Some(i + 1),
+                field: Some("BirthDate".into()),
+                value: Some(format!("2019-13-{i:02}")),
+                message: "must be a date (YYYY-MM-DD)".into(),
+            })
+            .collect();
+        let counts = [
+            ProblemCount {
+                severity: "error".into(),
+                category: "Invalid value".into(),
+                count: 40,
+            },
+            ProblemCount {
+                severity: "warning".into(),
+                category: "Unknown school".into(),
+                count: 3,
+            },
+        ];
+        let mut i = input(&e, &[], &[], &[]);
+        i.problems = &problems;
+        i.problem_counts = &counts;
+        let r = render(&i);
+        assert!(
+            r.text.contains("   40  Invalid value (error)"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("    3  Unknown school (warning)"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains(
+                "- error Invalid value: STUDENTS.txt:2 BirthDate=\"2019-13-01\": must be a date (YYYY-MM-DD)"
+            ),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("First 20 errors"));
+        assert!(
+            !r.text.contains("STUDENTS.txt:22 "),
+            "only the first 20 are listed"
+        );
+        assert!(
+            r.text
+                .contains("errors.csv lists the first 25 of 43 reported problems.")
+        );
+        let csv = String::from_utf8(r.attachments[0].bytes.clone()).unwrap();
+        assert_eq!(csv.lines().count(), 26, "{csv}");
+        assert!(csv.contains(
+            "error,Invalid value,STUDENTS.txt,26,BirthDate,2019-13-25,must be a date (YYYY-MM-DD),2026-03-01T08:00:02+00:00"
+        ), "{csv}");
     }
 }

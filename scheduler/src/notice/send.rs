@@ -28,7 +28,7 @@ pub struct SendError {
 }
 
 impl SendError {
-    fn permanent(message: impl Into<String>) -> SendError {
+    pub(crate) fn permanent(message: impl Into<String>) -> SendError {
         SendError {
             message: message.into(),
             permanent: true,

@@ -2,11 +2,11 @@
 
 use super::{KILL_GRACE, RunError, RunParams, Runner};
 use crate::config::{JobSpec, resolve_secrets};
-use crate::store::model::{Execution, FileRecord, LogLine, Status, TableStat};
+use crate::store::model::{Execution, FileRecord, LogLine, ProblemRecord, Status, TableStat};
 use crate::worker::protocol::{RunOrder, WorkerEvent, WorkerRequest};
 use crate::worker::{WorkerOutput, spawn};
 use chrono::{DateTime, Utc};
-use ferry_plugin::wire::{Event, Level, OutcomeStatus, RunRequest};
+use ferry_plugin::wire::{Event, Level, OutcomeStatus, RunRequest, Severity};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -35,6 +35,8 @@ pub enum RunUpdate {
     },
     /// A file the run produced.
     File(FileRecord),
+    /// A problem with the run's input (already redacted).
+    Problem(ProblemRecord),
 }
 
 /// Why the runner stopped a worker before it finished.
@@ -111,9 +113,13 @@ impl Runner {
             pending: Vec::new(),
             seq: 0,
             last_stderr: Vec::new(),
+            pending_problems: Vec::new(),
+            problem_seq: 0,
+            problem_errors: 0,
         };
         let order = self.order(&execution, &job, secrets, transfers);
         let status = recorder.drive(order, &job, cancel).await;
+        recorder.log_problem_summary();
         recorder.flush().await?;
         let (status, error) = match status {
             Ok(end) => end,
@@ -124,17 +130,25 @@ impl Runner {
         self.end(&execution, status, error).await
     }
 
-    /// Records the end and queues a retry when the policy asks for one.
+    /// Records the end, with the result notice in the same transaction, and queues a retry
+    /// when the policy asks for one.
     async fn end(
         &self,
         execution: &Execution,
         status: Status,
         error: Option<String>,
     ) -> Result<Execution, RunError> {
-        let finished = self
-            .store()
-            .finish(execution.id, status, error.as_deref(), crate::clock::now())
+        let now = crate::clock::now();
+        let notice = self
+            .compose_notice(execution, status, error.as_deref(), now)
             .await?;
+        let (finished, stored) = self
+            .store()
+            .finish_with_notice(execution.id, status, error.as_deref(), now, notice.as_ref())
+            .await?;
+        if stored.is_some() {
+            self.inner.notice_stored.notify_one();
+        }
         let seconds = crate::display::seconds_between(finished.started_at, finished.finished_at);
         tracing::info!(
             run = finished.id,
@@ -196,6 +210,11 @@ struct Recorder<'a> {
     seq: i64,
     /// The last lines the worker printed on stderr, quoted when it crashes.
     last_stderr: Vec<String>,
+    /// Problems not yet written, flushed with the log lines.
+    pending_problems: Vec<ProblemRecord>,
+    /// Problems reported so far (the last `seq` given), and how many of them were errors.
+    problem_seq: i64,
+    problem_errors: i64,
 }
 
 impl Recorder<'_> {
@@ -398,8 +417,9 @@ impl Recorder<'_> {
                 self.runner.store().add_file(id, &file).await?;
                 self.send(RunUpdate::File(file));
             }
+            problem @ Event::Problem { .. } => self.problem(at, problem),
         }
-        if self.pending.len() >= LOG_BATCH {
+        if self.pending.len() + self.pending_problems.len() >= LOG_BATCH {
             self.flush().await?;
         }
         Ok(())
@@ -433,7 +453,7 @@ impl Recorder<'_> {
                 .append_logs(self.execution.id, &lines)
                 .await?;
         }
-        Ok(())
+        self.flush_problems().await
     }
 
     fn send(&self, update: RunUpdate) {
@@ -441,5 +461,71 @@ impl Recorder<'_> {
             // The receiver may have gone (the CLI stopped showing progress); the run goes on.
             let _ = updates.send(update);
         }
+    }
+
+    /// Buffers an [`Event::Problem`] (anything else is ignored), every text redacted, under the
+    /// next problem number; [`Recorder::flush`] writes it with the log lines.
+    fn problem(&mut self, at: DateTime<Utc>, event: Event) {
+        let Event::Problem {
+            severity,
+            category,
+            file,
+            line,
+            field,
+            value,
+            message,
+        } = event
+        else {
+            return;
+        };
+        self.problem_seq += 1;
+        if severity == Severity::Error {
+            self.problem_errors += 1;
+        }
+        let redact = |text: Option<String>| text.map(|t| self.redactor.redact(&t));
+        let record = ProblemRecord {
+            seq: self.problem_seq,
+            at: crate::clock::truncate(at),
+            severity: severity.as_str().to_owned(),
+            category: self.redactor.redact(&category),
+            file: redact(file),
+            line: line.map(|l| i64::try_from(l).unwrap_or(i64::MAX)),
+            field: redact(field),
+            value: redact(value),
+            message: self.redactor.redact(&message),
+        };
+        self.send(RunUpdate::Problem(record.clone()));
+        self.pending_problems.push(record);
+    }
+
+    /// Writes the buffered problems.
+    async fn flush_problems(&mut self) -> Result<(), RunError> {
+        if !self.pending_problems.is_empty() {
+            let problems = std::mem::take(&mut self.pending_problems);
+            self.runner
+                .store()
+                .append_problems(self.execution.id, &problems)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Adds a line counting the run's problems to its log, so `ferry logs` shows that the run
+    /// had some even though each one is stored apart. Nothing when there were none.
+    fn log_problem_summary(&mut self) {
+        if self.problem_seq == 0 {
+            return;
+        }
+        let counted = |n: i64, noun: &str| match n {
+            1 => format!("1 {noun}"),
+            _ => format!("{n} {noun}s"),
+        };
+        let text = format!(
+            "the job reported {}: {}, {}",
+            counted(self.problem_seq, "input problem"),
+            counted(self.problem_errors, "error"),
+            counted(self.problem_seq - self.problem_errors, "warning"),
+        );
+        self.log(crate::clock::now(), Level::Warn, &text);
     }
 }

@@ -7,6 +7,7 @@
 //! end status and schedules a retry when the policy asks for one.
 
 mod execute;
+mod notify;
 mod redact;
 mod transfers;
 
@@ -97,6 +98,8 @@ struct Inner {
     exe: PathBuf,
     host: String,
     lease: LeaseHolder,
+    /// Notified when a run stores a result notice, so the outbox sends it at once.
+    notice_stored: Arc<tokio::sync::Notify>,
 }
 
 impl Runner {
@@ -114,6 +117,7 @@ impl Runner {
                 exe,
                 host,
                 lease,
+                notice_stored: Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -132,6 +136,11 @@ impl Runner {
 
     pub fn lease(&self) -> &LeaseHolder {
         &self.inner.lease
+    }
+
+    /// Notified whenever a finished run stores a result notice.
+    pub fn notice_stored(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.notice_stored)
     }
 
     /// The job's specification.
@@ -224,9 +233,28 @@ impl Runner {
                 error = execution.error.as_deref().unwrap_or(""),
                 "Run abandoned."
             );
+            self.notify_abandoned(execution).await?;
             self.schedule_retry(execution).await?;
         }
         Ok(reaped)
+    }
+
+    /// Stores the notice of a run the reaper marked `abandoned`. The reaper's transaction ends
+    /// every expired run at once, so this notice follows in its own (a scheduler dying between
+    /// the two loses this one notice; the run's history is complete either way).
+    async fn notify_abandoned(&self, execution: &Execution) -> Result<(), RunError> {
+        let now = execution.finished_at.unwrap_or_else(crate::clock::now);
+        if let Some(notice) = self
+            .compose_notice(execution, execution.status, execution.error.as_deref(), now)
+            .await?
+        {
+            self.inner
+                .store
+                .add_notice(execution.id, &notice, now)
+                .await?;
+            self.inner.notice_stored.notify_one();
+        }
+        Ok(())
     }
 
     /// Queues the next attempt of a failed execution if its job's retry policy allows one.

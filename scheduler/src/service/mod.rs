@@ -14,6 +14,7 @@ mod shutdown;
 
 pub use shutdown::shutdown_signal;
 
+use crate::notice::outbox::Outbox;
 use crate::run::{RunError, RunSpec, Runner};
 use crate::store::model::{Claim, Execution, WhenBusy};
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub const MAX_PLANNED_FIRES: usize = 1000;
 pub struct ServeOptions {
     /// How long running workers may take to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Delivers result notices; `None` without `[mail]`.
+    pub outbox: Option<Outbox>,
 }
 
 /// The running service: owns the runner, the task tracker and the shutdown tokens.
@@ -89,6 +92,12 @@ impl Service {
         for watcher in arrival::watchers(&self) {
             self.tasks.spawn(watcher.watch(stop.clone()));
         }
+        // The outbox runs beside the runs, not in the drain's task set: it stops with the
+        // first signal and makes one last pass once the runs have ended (see `drain`).
+        let sender_stop = CancellationToken::new();
+        let sender = self.options.outbox.clone().map(|outbox| {
+            tokio::spawn(outbox.run(sender_stop.clone(), self.runner.notice_stored()))
+        });
         let mut last_reap = tokio::time::Instant::now();
         let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
@@ -118,7 +127,22 @@ impl Service {
             }
         }
         self.drain(force).await;
+        sender_stop.cancel();
+        if let Some(sender) = sender {
+            let _ = sender.await;
+        }
+        self.last_notices().await;
+        tracing::info!("Scheduler stopped.");
         Ok(())
+    }
+
+    /// One last delivery pass at shutdown, for the notices of runs that ended while draining.
+    async fn last_notices(&self) {
+        if let Some(outbox) = &self.options.outbox
+            && let Err(error) = outbox.deliver_due().await
+        {
+            tracing::error!(%error, "Could not deliver notices.");
+        }
     }
 
     /// Starts one job's due fires as one task: permit, claims in fire order, execute.
@@ -197,7 +221,7 @@ impl Service {
     }
 
     /// Waits for running workers, then stops them.
-    async fn drain(self, force: CancellationToken) {
+    async fn drain(&self, force: CancellationToken) {
         self.tasks.close();
         let running = self.tasks.len();
         tracing::info!(
@@ -217,7 +241,6 @@ impl Service {
         }
         self.hard_stop.cancel();
         self.tasks.wait().await;
-        tracing::info!("Scheduler stopped.");
     }
 }
 

@@ -6,7 +6,7 @@
 //! same over a million rows as over ten.
 
 use super::dialect::Dialect;
-use super::model::{Execution, HistoryFilter};
+use super::model::{Execution, HistoryFilter, Status};
 use super::rows::{self, ExecutionRow, execution_columns};
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -114,6 +114,30 @@ impl Store {
             sqlx::query_as::<_, ExecutionRow>(LAST_FINISHED).bind(job).fetch_optional(pool).await?
         });
         rows::execution(row)
+    }
+
+    /// How `job`'s latest run before execution `before` ended: the newest earlier execution with
+    /// a final status other than `missed`. Decides whether a success is a recovery.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn previous_outcome(
+        &self,
+        job: &str,
+        before: i64,
+    ) -> Result<Option<Status>, StoreError> {
+        let status: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT status FROM executions WHERE job = $1 AND id < $2 \
+                 AND status IN ('succeeded', 'warning', 'failed', 'timed_out', 'cancelled', \
+                 'abandoned') ORDER BY id DESC LIMIT 1",
+            )
+            .bind(job)
+            .bind(before)
+            .fetch_optional(pool)
+            .await?
+        });
+        status.map(|s| rows::parse_status(before, &s)).transpose()
     }
 
     /// The newest `scheduled_for` recorded for `job`, whatever became of that fire: the cursor

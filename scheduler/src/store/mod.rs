@@ -13,7 +13,8 @@
 //! every method that needs "now" takes it as an argument, so tests and catch-up control time.
 //!
 //! Files: `executions.rs` (claims, leases, life cycle), `history.rs` (reads), `records.rs`
-//! (logs, table stats, files), `notices.rs` (result notices and their delivery attempts),
+//! (logs, table stats, files), `problems.rs` (input problems runs reported), `notices.rs`
+//! (result notices and their delivery attempts),
 //! `transfers.rs` (files moved to and from file servers), `state.rs` (job key/value state),
 //! `retention.rs` (pruning),
 //! `rows.rs` (row decoding), `error.rs`, `dialect.rs`, and `tests.rs`, the suite that runs every
@@ -49,6 +50,7 @@ mod executions;
 mod history;
 pub mod model;
 mod notices;
+mod problems;
 mod records;
 mod retention;
 mod rows;

@@ -250,6 +250,35 @@ pub struct FileRecord {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// A problem with a run's input that the job reported (a rejected row, a bad value): a row of
+/// `run_problems`. Text fields are stored as the runner redacted them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProblemRecord {
+    /// 1, 2, ... in the order the job reported them; unique per execution.
+    pub seq: i64,
+    /// When the job reported it.
+    pub at: DateTime<Utc>,
+    /// `warning` or `error`; the store refuses anything else.
+    pub severity: String,
+    /// The short heading notices group problems under (`Invalid value`).
+    pub category: String,
+    pub file: Option<String>,
+    /// 1-based line in `file`; never negative.
+    pub line: Option<i64>,
+    pub field: Option<String>,
+    pub value: Option<String>,
+    /// What is wrong (`must be a date (YYYY-MM-DD)`).
+    pub message: String,
+}
+
+/// How many problems of one severity and category a run reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProblemCount {
+    pub severity: String,
+    pub category: String,
+    pub count: i64,
+}
+
 /// A file an execution moved to or from a file server: a row of `transfers`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransferRecord {

@@ -372,4 +372,67 @@ impl Store {
         row.ok_or(StoreError::NoticeNotFound { id })
             .and_then(Notice::try_from)
     }
+
+    /// Stores `notice` as a pending notice of the already finished execution `id`, due at
+    /// `now`: for runs ended outside [`Store::finish_with_notice`] (the abandoned-run reaper).
+    ///
+    /// # Errors
+    /// [`StoreError::UniqueViolation`] for a Message-ID already stored, or a database error.
+    pub async fn add_notice(
+        &self,
+        id: i64,
+        notice: &NewNotice,
+        now: DateTime<Utc>,
+    ) -> Result<Notice, StoreError> {
+        let recipients =
+            serde_json::to_string(&notice.recipients).map_err(|e| StoreError::Corrupt {
+                what: format!("recipients of run #{id}'s notice: {e}"),
+            })?;
+        let row: NoticeRow = with_pool!(self, pool => {
+            sqlx::query_as(concat!(
+                "INSERT INTO notices (execution_id, job, created_at, subject, \
+                 recipients, message_id, raw, delivery, attempts, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $3) RETURNING ",
+                notice_columns!()
+            ))
+            .bind(id)
+            .bind(&notice.job)
+            .bind(now)
+            .bind(&notice.subject)
+            .bind(recipients)
+            .bind(&notice.message_id)
+            .bind(&notice.raw)
+            .fetch_one(pool)
+            .await?
+        });
+        Notice::try_from(row)
+    }
+
+    /// Takes pending notice `id` for one delivery attempt if it is due at `now`: its next
+    /// attempt moves to `until`, so no other sender (another scheduler on the same database)
+    /// picks it meanwhile; a sender that dies mid-attempt leaves it to be retried at `until`.
+    /// `None` when the notice is not pending, not due, or another sender took it first.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn claim_notice(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<Notice>, StoreError> {
+        let row: Option<NoticeRow> = with_pool!(self, pool => {
+            sqlx::query_as(concat!(
+                "UPDATE notices SET next_attempt_at = $3 \
+                 WHERE id = $1 AND delivery = 'pending' AND next_attempt_at <= $2 RETURNING ",
+                notice_columns!()
+            ))
+            .bind(id)
+            .bind(now)
+            .bind(until)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(Notice::try_from).transpose()
+    }
 }

@@ -182,7 +182,7 @@ impl Store {
 
 /// `prefix` followed by `rows` tuples of `columns` consecutive placeholders:
 /// `($1, $2), ($3, $4)`.
-fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
+pub(super) fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
     let mut sql = String::with_capacity(prefix.len() + rows * columns * 6);
     sql.push_str(prefix);
     for row in 0..rows {

@@ -7,9 +7,9 @@ use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
 impl Store {
-    /// Deletes executions that ended before `before`, with their logs, table stats, files and
-    /// transfers, `batch` executions per statement until none are left. Returns how many were
-    /// deleted.
+    /// Deletes executions that ended before `before`, with their logs, table stats, files,
+    /// transfers, problems and notices (all `ON DELETE CASCADE`), `batch` executions per
+    /// statement until none are left. Returns how many were deleted.
     /// Live executions are never deleted, whatever their age.
     ///
     /// # Errors

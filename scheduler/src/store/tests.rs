@@ -1768,3 +1768,175 @@ store_test!(notices_are_deleted_with_their_execution, |db| async move {
     ));
     assert!(db.notice_attempts(n.id).await.unwrap().is_empty());
 });
+
+// ----- Problems -----
+
+use super::model::{ProblemCount, ProblemRecord};
+
+/// Problem `seq` of a synthetic import: alternately errors and warnings in three categories, with
+/// file, line, field and value each left out on a different rhythm, and text SQL must not mangle.
+fn problem(seq: i64) -> ProblemRecord {
+    let (severity, category) = match seq % 3 {
+        0 => ("error", "Invalid value"),
+        1 => ("error", "Unknown school"),
+        _ => ("warning", "Missing grade"),
+    };
+    ProblemRecord {
+        seq,
+        at: t_ms(seq),
+        severity: severity.to_owned(),
+        category: category.to_owned(),
+        file: (seq % 4 != 0).then(|| format!("PEER_STUDENT_{}.txt", seq % 2)),
+        line: (seq % 5 != 0).then_some(seq + 1),
+        field: (seq % 7 != 0).then(|| "BirthDate".to_owned()),
+        value: (seq % 7 != 0 && seq % 11 != 0).then(|| format!("2019-13-{seq} 'x' $1 ; --")),
+        message: format!("must be a date (YYYY-MM-DD), row {seq}"),
+    }
+}
+
+store_test!(
+    problems_are_stored_in_order_with_every_field,
+    |db| async move {
+        let run = start(&db, &manual("peer"), "h:1", t(0)).await;
+        let other = start(&db, &manual("ises"), "h:1", t(0)).await;
+        let problems: Vec<ProblemRecord> = (1..=5_000).map(problem).collect();
+        // One call spanning several statements, then a second call, then nothing.
+        db.append_problems(run.id, &problems[..3_500])
+            .await
+            .unwrap();
+        db.append_problems(run.id, &problems[3_500..])
+            .await
+            .unwrap();
+        db.append_problems(run.id, &[]).await.unwrap();
+        db.append_problems(other.id, &problems[..2]).await.unwrap();
+
+        let all = db.problems(run.id, 0).await.unwrap();
+        assert_eq!(all.len(), 5_000);
+        assert_eq!(all, problems);
+        assert!(all.iter().any(|p| p.file.is_none() && p.line.is_none()));
+        assert!(all.iter().any(|p| p.field.is_some() && p.value.is_none()));
+        assert_eq!(
+            db.problems(run.id, 25).await.unwrap(),
+            problems[..25].to_vec()
+        );
+        assert_eq!(
+            db.problems(other.id, -1).await.unwrap(),
+            problems[..2].to_vec()
+        );
+        assert!(db.problems(404, 0).await.unwrap().is_empty());
+    }
+);
+
+store_test!(a_failed_problem_batch_stores_none_of_it, |db| async move {
+    let run = start(&db, &manual("peer"), "h:1", t(0)).await;
+    db.append_problems(run.id, &[problem(1)]).await.unwrap();
+    // 1,500 new problems whose last one repeats seq 1: the statement holding the first 1,000
+    // succeeds, the second fails, and the transaction takes both back.
+    let mut batch: Vec<ProblemRecord> = (2..=1_500).map(problem).collect();
+    batch.push(problem(1));
+    let duplicate = db.append_problems(run.id, &batch).await.unwrap_err();
+    assert!(
+        matches!(duplicate, StoreError::UniqueViolation(_)),
+        "{duplicate:?}"
+    );
+    assert_eq!(db.problems(run.id, 0).await.unwrap(), vec![problem(1)]);
+
+    let fatal = ProblemRecord {
+        severity: "fatal".to_owned(),
+        ..problem(2)
+    };
+    let rejected = db.append_problems(run.id, &[fatal]).await.unwrap_err();
+    assert!(
+        matches!(rejected, StoreError::ConstraintViolation(_)),
+        "{rejected:?}"
+    );
+    let orphan = db
+        .append_problems(777_777, &[problem(1)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(orphan, StoreError::ForeignKeyViolation(_)),
+        "{orphan:?}"
+    );
+    assert_eq!(db.problems(run.id, 0).await.unwrap().len(), 1);
+});
+
+store_test!(
+    problem_counts_group_by_severity_and_category,
+    |db| async move {
+        let run = start(&db, &manual("peer"), "h:1", t(0)).await;
+        let other = start(&db, &manual("ises"), "h:1", t(0)).await;
+        assert!(db.problem_counts(run.id).await.unwrap().is_empty());
+        let with = |seq: i64, severity: &str, category: &str| ProblemRecord {
+            severity: severity.to_owned(),
+            category: category.to_owned(),
+            ..problem(seq)
+        };
+        let mut problems = Vec::new();
+        let mut seq = 0;
+        for (severity, category, n) in [
+            ("warning", "Missing grade", 2),
+            ("error", "Invalid value", 40),
+            ("error", "Unknown school", 2),
+            ("warning", "Invalid value", 7),
+            ("error", "Duplicate student", 7),
+        ] {
+            for _ in 0..n {
+                seq += 1;
+                problems.push(with(seq, severity, category));
+            }
+        }
+        db.append_problems(run.id, &problems).await.unwrap();
+        db.append_problems(other.id, &[with(1, "error", "Unknown school")])
+            .await
+            .unwrap();
+        let count = |severity: &str, category: &str, count| ProblemCount {
+            severity: severity.to_owned(),
+            category: category.to_owned(),
+            count,
+        };
+        assert_eq!(
+            db.problem_counts(run.id).await.unwrap(),
+            vec![
+                count("error", "Invalid value", 40),
+                count("error", "Duplicate student", 7),
+                count("warning", "Invalid value", 7),
+                count("warning", "Missing grade", 2),
+                count("error", "Unknown school", 2),
+            ]
+        );
+        assert_eq!(
+            db.problem_counts(other.id).await.unwrap(),
+            vec![count("error", "Unknown school", 1)]
+        );
+    }
+);
+
+store_test!(
+    prune_deletes_problems_with_their_execution,
+    |db| async move {
+        let old = start(&db, &manual("peer"), "h:1", t(0)).await;
+        let recent = start(&db, &manual("ises"), "h:1", t(0)).await;
+        let problems: Vec<ProblemRecord> = (1..=1_200).map(problem).collect();
+        db.append_problems(old.id, &problems).await.unwrap();
+        db.append_problems(recent.id, &problems[..3]).await.unwrap();
+        db.finish(old.id, Status::Warning, None, t(10))
+            .await
+            .unwrap();
+        db.finish(recent.id, Status::Warning, None, t(1_000))
+            .await
+            .unwrap();
+
+        assert_eq!(db.prune(t(500), 10).await.unwrap(), 1);
+        assert!(db.problems(old.id, 0).await.unwrap().is_empty());
+        assert!(db.problem_counts(old.id).await.unwrap().is_empty());
+        assert_eq!(db.problems(recent.id, 0).await.unwrap().len(), 3);
+        let left: i64 = with_pool!(db.store, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM run_problems")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!(left, 3);
+    }
+);
