@@ -171,9 +171,17 @@ fn misfire_skip_records_each_missed_fire() {
 #[test]
 fn a_run_whose_scheduler_died_is_abandoned_and_retried() {
     let sb = Sandbox::sqlite();
-    sb.config(
-        "[jobs.nightly]\nplugin = \"example\"\nretries = { max = 1, backoff = \"1s\" }\nsettings = { rows = 1 }\n",
+    let smtp = ferry_tests::peers::Smtp::plain();
+    let to = format!(
+        "abandoned-{}-{}@district.example",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
     );
+    sb.config(&format!(
+        "[mail]\nsmtp_url = \"{}\"\nfrom = \"ferry@district.example\"\nnotify = {{ always = [\"{to}\"] }}\n\n\
+         [jobs.nightly]\nplugin = \"example\"\nretries = {{ max = 1, backoff = \"1s\" }}\nsettings = {{ rows = 1 }}\n",
+        smtp.url()
+    ));
     sb.history();
     let t =
         (Utc::now() - TimeDelta::minutes(10)).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
@@ -201,6 +209,27 @@ fn a_run_whose_scheduler_died_is_abandoned_and_retried() {
     let retry = history.iter().find(|e| e["retry_of"] == 41).unwrap();
     assert_eq!(retry["trigger"], "retry");
     assert_eq!(retry["attempt"], 2);
+    // The abandoned run and its retry each got a notice, delivered by the scheduler.
+    let mut subjects: Vec<String> = smtp
+        .messages_with(&to)
+        .iter()
+        .filter_map(|m| {
+            let mail = mailparse::parse_mail(m.as_bytes()).ok()?;
+            mailparse::MailHeaderMap::get_first_value(mail.headers.as_slice(), "Subject")
+        })
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects.len(),
+        2,
+        "{subjects:?}\n{}",
+        sb.background_output()
+    );
+    assert!(
+        subjects[0].starts_with("[FAILED] nightly run #41 — "),
+        "{subjects:?}"
+    );
+    assert_eq!(subjects[1], "[OK] nightly run #42 — succeeded");
 }
 
 #[test]

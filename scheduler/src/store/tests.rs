@@ -1743,6 +1743,101 @@ store_test!(
     }
 );
 
+store_test!(
+    a_notice_is_claimed_by_one_sender_at_a_time,
+    |db| async move {
+        let run = start(&db, &manual("peer"), "host-a:1", t(0)).await;
+        let (_, stored) = db
+            .finish_with_notice(
+                run.id,
+                Status::Failed,
+                Some("x"),
+                t(1),
+                Some(&new_notice("peer", "claim@ferry")),
+            )
+            .await
+            .unwrap();
+        let id = stored.unwrap().id;
+        // Not due yet: nobody takes it.
+        assert!(db.claim_notice(id, t(0), t(60)).await.unwrap().is_none());
+        // Two schedulers on one database: the first takes it, the second does not.
+        let other = db.open_another().await;
+        let taken = db.claim_notice(id, t(2), t(62)).await.unwrap().unwrap();
+        assert_eq!(taken.next_attempt_at, Some(t(62)));
+        assert!(other.claim_notice(id, t(2), t(62)).await.unwrap().is_none());
+        assert!(db.due_notices(t(30), 0).await.unwrap().is_empty());
+        // A sender that died mid-attempt: the claim expires and the notice is due again.
+        assert!(
+            other
+                .claim_notice(id, t(62), t(122))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        other.close().await;
+        // Sent: never claimed again.
+        db.record_attempt(id, true, "250 OK", false, None, t(63))
+            .await
+            .unwrap();
+        assert!(db.claim_notice(id, t(500), t(560)).await.unwrap().is_none());
+    }
+);
+
+store_test!(
+    add_notice_stores_a_pending_notice_of_a_finished_run,
+    |db| async move {
+        let run = start(&db, &manual("peer"), "host-a:1", t(0)).await;
+        db.finish(run.id, Status::Abandoned, Some("scheduler died"), t(1))
+            .await
+            .unwrap();
+        let stored = db
+            .add_notice(run.id, &new_notice("peer", "late@ferry"), t(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            (stored.delivery.as_str(), stored.next_attempt_at),
+            ("pending", Some(t(2)))
+        );
+        assert_eq!(db.due_notices(t(2), 0).await.unwrap(), vec![stored]);
+        let dup = db
+            .add_notice(run.id, &new_notice("peer", "late@ferry"), t(3))
+            .await
+            .unwrap_err();
+        assert!(matches!(dup, StoreError::UniqueViolation(_)), "{dup:?}");
+    }
+);
+
+store_test!(
+    previous_outcome_skips_missed_and_live_runs,
+    |db| async move {
+        assert_eq!(db.previous_outcome("peer", 1000).await.unwrap(), None);
+        let a = start(&db, &manual("peer"), "host-a:1", t(0)).await;
+        db.finish(a.id, Status::TimedOut, Some("slow"), t(1))
+            .await
+            .unwrap();
+        db.record_missed(&fire("peer", t(10)), "overlap", t(10))
+            .await
+            .unwrap();
+        let other_job = start(&db, &manual("roster"), "host-a:1", t(11)).await;
+        db.finish(other_job.id, Status::Succeeded, None, t(12))
+            .await
+            .unwrap();
+        let b = start(&db, &manual("peer"), "host-a:1", t(20)).await;
+        assert_eq!(
+            db.previous_outcome("peer", b.id).await.unwrap(),
+            Some(Status::TimedOut)
+        );
+        db.finish(b.id, Status::Succeeded, None, t(21))
+            .await
+            .unwrap();
+        assert_eq!(
+            db.previous_outcome("peer", b.id + 1).await.unwrap(),
+            Some(Status::Succeeded)
+        );
+        assert_eq!(db.previous_outcome("peer", a.id).await.unwrap(), None);
+    }
+);
+
 store_test!(notices_are_deleted_with_their_execution, |db| async move {
     let run = start(&db, &manual("peer"), "host-a:1", t(0)).await;
     let (_, n) = db
