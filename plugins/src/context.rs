@@ -150,6 +150,16 @@ impl Context {
         &self.request.outbox
     }
 
+    /// The job's time zone (IANA name).
+    pub fn timezone(&self) -> &str {
+        &self.request.timezone
+    }
+
+    /// Today's date (`YYYY-MM-DD`) in the job's time zone when the run started.
+    pub fn today(&self) -> &str {
+        &self.request.today
+    }
+
     /// True when the operator asked not to fetch remote files for this run (`--no-fetch`).
     pub fn no_fetch(&self) -> bool {
         self.request.no_fetch
@@ -451,6 +461,8 @@ mod tests {
             inbox: PathBuf::from("/w/in"),
             outbox: PathBuf::from("/w/out"),
             no_fetch: true,
+            timezone: "America/New_York".into(),
+            today: "2026-01-15".into(),
         }
     }
 

@@ -27,6 +27,7 @@ impl SettingSpec {
             kind,
             required: true,
             doc: doc.into(),
+            choices: Vec::new(),
         }
     }
 
@@ -37,7 +38,19 @@ impl SettingSpec {
             kind,
             required: false,
             doc: doc.into(),
+            choices: Vec::new(),
         }
+    }
+
+    /// Accepts only these values (for a string, or each item of a string list).
+    #[must_use]
+    pub fn one_of<I, S>(mut self, choices: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.choices = choices.into_iter().map(Into::into).collect();
+        self
     }
 }
 

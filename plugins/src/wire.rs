@@ -41,6 +41,13 @@ pub struct RunRequest {
     /// True when the operator asked not to fetch remote files for this run.
     #[serde(default)]
     pub no_fetch: bool,
+    /// The job's time zone (IANA name, e.g. `America/New_York`).
+    #[serde(default)]
+    pub timezone: String,
+    /// Today's date in the job's time zone when the run started (`YYYY-MM-DD`): the "run date"
+    /// of jobs whose rules depend on the day, without every plugin carrying a zone database.
+    #[serde(default)]
+    pub today: String,
 }
 
 /// Severity of a log line.
@@ -282,6 +289,10 @@ pub struct SettingSpec {
     /// One line for `ferry plugins` and error messages.
     #[serde(default)]
     pub doc: String,
+    /// For strings and string lists: the only values accepted (checked by `ferry check`), e.g.
+    /// the element names a job can import. Empty: any value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
 }
 
 /// The type of a setting's value.
@@ -294,6 +305,8 @@ pub enum SettingKind {
     Boolean,
     /// A list of strings.
     StringList,
+    /// A table (`{ key = value, ... }`), whose shape the plugin checks itself.
+    Table,
     /// A secret, given only as `NAME_env` (environment variable) or `NAME_file` (file path).
     Secret,
 }

@@ -49,6 +49,8 @@ fn run_order(tmp: &Path, plugin_path: PathBuf, settings: serde_json::Value) -> W
             inbox: work.join("inbox"),
             outbox: work.join("outbox"),
             no_fetch: false,
+            timezone: "America/New_York".into(),
+            today: "2026-01-15".into(),
         },
         fetch: Vec::new(),
         upload: Vec::new(),

@@ -47,13 +47,15 @@ fn problems_are_recorded_with_file_line_field_and_value(backend: Backend) {
     assert_eq!(run.status.code(), Some(0), "{printed}");
     assert!(!printed.contains(SECRET), "{printed}");
     assert!(
-        printed.contains("error Invalid value at STUDENTS.txt:2, BirthDate \"2019-13-02\": must"),
+        printed.contains("error Invalid value: STUDENTS.txt:2 BirthDate=\"2019-13-02\": must"),
         "the first errors are shown while the run executes:\n{printed}"
     );
     // Ten errors (lines 2, 4, ..., 20) get a line each; the rest, and every warning, do not.
-    assert!(printed.contains("STUDENTS.txt:20,"), "{printed}");
-    assert!(!printed.contains("STUDENTS.txt:22,"), "{printed}");
-    assert!(!printed.contains("Unknown school"), "{printed}");
+    // (On stderr; the summary on stdout lists the first 20 problems, warnings included.)
+    let live = String::from_utf8_lossy(&run.stderr);
+    assert!(live.contains("STUDENTS.txt:20 "), "{live}");
+    assert!(!live.contains("STUDENTS.txt:22 "), "{live}");
+    assert!(!live.contains("Unknown school"), "{live}");
 
     let e = &sb.history()[0];
     assert_eq!(e["status"], "warning", "{e}");
@@ -111,6 +113,26 @@ fn problems_are_recorded_with_file_line_field_and_value(backend: Backend) {
         "{}",
         logs.stdout()
     );
+
+    // `ferry show` counts them by category and lists the first 20 with file and line.
+    let shown = sb.ferry(&["show", &id.to_string()]);
+    shown.assert_code(0);
+    let text = shown.stdout();
+    for needle in [
+        "Problems reported by the job:",
+        "15  Invalid value (error)",
+        "15  Unknown school (warning)",
+        "First 20 of 30:",
+        "error Invalid value: STUDENTS.txt:2 BirthDate=",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
+    assert!(!text.contains(SECRET), "{text}");
+    let json = sb.show(id);
+    assert_eq!(json["problems"]["first"].as_array().map(Vec::len), Some(20));
+    assert_eq!(json["problems"]["counts"][0]["count"], 15);
+    assert_eq!(json["problems"]["first"][0]["file"], "STUDENTS.txt");
+    assert_eq!(json["problems"]["first"][0]["line"], 2);
 
     if backend == Backend::Sqlite {
         let db = std::fs::read(sb.path().join("ferry.db")).unwrap_or_default();

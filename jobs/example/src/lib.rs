@@ -264,6 +264,8 @@ mod tests {
             inbox: dir.to_owned(),
             outbox: dir.to_owned(),
             no_fetch: false,
+            timezone: "America/New_York".into(),
+            today: "2026-01-15".into(),
         }
     }
 

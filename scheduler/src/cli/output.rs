@@ -8,7 +8,8 @@ use crate::display;
 use crate::notice::outbox::Delivery;
 use crate::run::RunParams;
 use crate::store::model::{
-    Execution, FileRecord, LogLine, Notice, NoticeAttempt, Status, TableStat, TransferRecord,
+    Execution, FileRecord, LogLine, Notice, NoticeAttempt, ProblemCount, ProblemRecord, Status,
+    TableStat, TransferRecord,
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -151,6 +152,10 @@ pub(crate) struct Detail {
     pub(crate) problems: Vec<LogLine>,
     /// The result notices of the run, oldest first.
     pub(crate) notices: Vec<Notice>,
+    /// The first input problems the job reported (file, line, field, value).
+    pub(crate) reported: Vec<ProblemRecord>,
+    /// How many problems of each severity and category the job reported.
+    pub(crate) reported_counts: Vec<ProblemCount>,
 }
 
 /// One transfer in the documented JSON shape.
@@ -236,6 +241,14 @@ pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
                 })
                 .collect(),
         );
+        value["problems"] = json!({
+            "counts": detail.reported_counts,
+            "first": detail.reported.iter().map(|p| {
+                json!({"seq": p.seq, "at": display::rfc3339(p.at, tz), "severity": p.severity,
+                       "category": p.category, "file": p.file, "line": p.line,
+                       "field": p.field, "value": p.value, "message": p.message})
+            }).collect::<Vec<_>>(),
+        });
         json(&value);
         return;
     }
@@ -316,6 +329,21 @@ pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
                 l.level,
                 l.message
             ));
+        }
+    }
+    if !detail.reported_counts.is_empty() {
+        line("");
+        line("Problems reported by the job:");
+        for c in &detail.reported_counts {
+            line(&format!(
+                "  {:>7}  {} ({})",
+                c.count, c.category, c.severity
+            ));
+        }
+        let total: i64 = detail.reported_counts.iter().map(|c| c.count).sum();
+        line(&format!("First {} of {total}:", detail.reported.len()));
+        for p in &detail.reported {
+            line(&format!("  {}", crate::notice::render::problem_text(p)));
         }
     }
     line("");

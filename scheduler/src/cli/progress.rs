@@ -120,20 +120,8 @@ fn describe(update: &RunUpdate, tz: Tz) -> String {
         RunUpdate::File(file) => format!("{} file: {}", file.kind, file.path),
         RunUpdate::Progress { done, .. } => format!("progress {done}"),
         RunUpdate::Problem(p) => {
-            // Shown like a log line: `12:00:01.250 error Invalid value at F.txt:17, Birth "x": ...`.
-            let mut at: Vec<String> = p.file.iter().cloned().collect();
-            at.extend(p.line.map(|line| line.to_string()));
-            let mut message = p.category.clone();
-            if !at.is_empty() {
-                message.push_str(&format!(" at {}", at.join(":")));
-            }
-            if let Some(field) = &p.field {
-                message.push_str(&format!(", {field}"));
-            }
-            if let Some(value) = &p.value {
-                message.push_str(&format!(" {value:?}"));
-            }
-            message.push_str(&format!(": {}", p.message));
+            // Shown like a log line: `12:00:01.250 error Invalid value: F.txt:17 Birth="x": ...`.
+            let message = crate::notice::render::problem_detail(p);
             let line = crate::store::model::LogLine {
                 seq: p.seq,
                 ts: p.at,

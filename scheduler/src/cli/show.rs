@@ -7,6 +7,9 @@ use crate::store::Store;
 use anyhow::Context as _;
 use std::path::Path;
 
+/// Input problems listed one by one (all are counted); as many as a result notice lists.
+const SHOWN_PROBLEMS: i64 = crate::notice::render::FIRST_ERRORS as i64;
+
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The run (execution id).
@@ -39,6 +42,8 @@ pub(crate) async fn detail(store: &Store, run: i64) -> anyhow::Result<Detail> {
         .filter(|l| l.level == "warn" || l.level == "error")
         .collect();
     let notices = store.notices_for_execution(run).await?;
+    let reported = store.problems(run, SHOWN_PROBLEMS).await?;
+    let reported_counts = store.problem_counts(run).await?;
     Ok(Detail {
         execution,
         tables,
@@ -46,5 +51,7 @@ pub(crate) async fn detail(store: &Store, run: i64) -> anyhow::Result<Detail> {
         files,
         problems,
         notices,
+        reported,
+        reported_counts,
     })
 }

@@ -119,13 +119,38 @@ fn type_problem(spec: &SettingSpec, value: &serde_json::Value) -> Option<String>
         SettingKind::StringList => value
             .as_array()
             .is_some_and(|items| items.iter().all(serde_json::Value::is_string)),
+        SettingKind::Table => value.is_object(),
         SettingKind::Secret => false,
     };
-    (!ok).then(|| {
-        format!(
+    if !ok {
+        return Some(format!(
             "expected {}, found {}",
             kind_name(spec.kind),
             json_type(value)
+        ));
+    }
+    if spec.choices.is_empty() {
+        return None;
+    }
+    let given: Vec<&str> = match value {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    let unknown: Vec<&str> = given
+        .into_iter()
+        .filter(|v| !spec.choices.iter().any(|c| c == v))
+        .collect();
+    (!unknown.is_empty()).then(|| {
+        format!(
+            "unknown {} {} (accepted: {})",
+            if unknown.len() == 1 { "value" } else { "values" },
+            unknown
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            spec.choices.join(", ")
         )
     })
 }
@@ -137,6 +162,7 @@ fn kind_name(kind: SettingKind) -> &'static str {
         SettingKind::Float => "a number",
         SettingKind::Boolean => "true or false",
         SettingKind::StringList => "a list of strings",
+        SettingKind::Table => "a table",
         SettingKind::Secret => "a secret reference",
     }
 }
@@ -148,6 +174,7 @@ fn example(kind: SettingKind) -> &'static str {
         SettingKind::Float => "1.0",
         SettingKind::Boolean => "true",
         SettingKind::StringList => "[\"…\"]",
+        SettingKind::Table => "{ … }",
     }
 }
 

@@ -515,42 +515,49 @@ fn example_description() -> Description {
                 kind: SettingKind::String,
                 required: true,
                 doc: "text of each row".into(),
+                choices: vec![],
             },
             SettingSpec {
                 name: "rows".into(),
                 kind: SettingKind::Integer,
                 required: false,
                 doc: String::new(),
+                choices: vec![],
             },
             SettingSpec {
                 name: "ratio".into(),
                 kind: SettingKind::Float,
                 required: false,
                 doc: String::new(),
+                choices: vec![],
             },
             SettingSpec {
                 name: "tables".into(),
                 kind: SettingKind::StringList,
                 required: false,
                 doc: String::new(),
+                choices: vec![],
             },
             SettingSpec {
                 name: "dry_run".into(),
                 kind: SettingKind::Boolean,
                 required: false,
                 doc: String::new(),
+                choices: vec![],
             },
             SettingSpec {
                 name: "token".into(),
                 kind: SettingKind::Secret,
                 required: true,
                 doc: String::new(),
+                choices: vec![],
             },
             SettingSpec {
                 name: "sis_url".into(),
                 kind: SettingKind::Secret,
                 required: false,
                 doc: String::new(),
+                choices: vec![],
             },
         ],
     }
@@ -562,6 +569,41 @@ fn settings_errors(text: &str) -> Vec<String> {
         .iter()
         .map(ToString::to_string)
         .collect()
+}
+
+#[test]
+fn settings_with_choices_and_tables_are_checked() {
+    let description = Description::new("x")
+        .setting(
+            SettingSpec::optional("elements", SettingKind::StringList, "what to import")
+                .one_of(["custom_873", "log_200000261"]),
+        )
+        .setting(SettingSpec::optional("aliases", SettingKind::Table, "header names"));
+    let config = loaded(
+        r#"[jobs.a]
+plugin = "example"
+[jobs.a.settings]
+elements = ["custom_873", "custom_9999", "log_1"]
+aliases = ["not", "a", "table"]
+"#,
+    );
+    let got: Vec<String> = check_settings(&config, "a", &description)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "ferry.toml:4:1: jobs.a.settings.elements: unknown values `custom_9999`, `log_1` \
+             (accepted: custom_873, log_200000261)",
+            "ferry.toml:5:1: jobs.a.settings.aliases: expected a table, found a list of strings",
+        ]
+    );
+    let fine = loaded(
+        "[jobs.a]\nplugin = \"example\"\n[jobs.a.settings]\nelements = [\"custom_873\"]\n\
+         aliases = { \"A.csv\" = { \"X\" = \"y\" } }\n",
+    );
+    assert!(check_settings(&fine, "a", &description).is_empty());
 }
 
 #[test]

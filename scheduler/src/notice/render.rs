@@ -144,8 +144,13 @@ fn at(t: Option<DateTime<Utc>>, zone: Tz) -> String {
 
 /// One reported problem on a line: `error Invalid value: STUDENTS.txt:17 BirthDate="2019-13-01":
 /// must be a date`.
-fn problem_text(p: &ProblemRecord) -> String {
-    let mut t = format!("{} {}:", p.severity, p.category);
+pub fn problem_text(p: &ProblemRecord) -> String {
+    format!("{} {}", p.severity, problem_detail(p))
+}
+
+/// [`problem_text`] without the severity: `Invalid value: STUDENTS.txt:17 BirthDate="x": ...`.
+pub fn problem_detail(p: &ProblemRecord) -> String {
+    let mut t = format!("{}:", p.category);
     match (&p.file, p.line) {
         (Some(file), Some(line)) => {
             let _ = write!(t, " {file}:{line}");

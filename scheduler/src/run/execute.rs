@@ -187,6 +187,11 @@ impl Runner {
                 inbox: absolute(dirs.inbox),
                 outbox: absolute(dirs.outbox),
                 no_fetch: params.no_fetch,
+                timezone: job.timezone.name().to_owned(),
+                today: crate::clock::now()
+                    .with_timezone(&job.timezone)
+                    .date_naive()
+                    .to_string(),
             },
             fetch: transfers.fetch,
             upload: transfers.upload,
