@@ -144,7 +144,11 @@ fn type_problem(spec: &SettingSpec, value: &serde_json::Value) -> Option<String>
     (!unknown.is_empty()).then(|| {
         format!(
             "unknown {} {} (accepted: {})",
-            if unknown.len() == 1 { "value" } else { "values" },
+            if unknown.len() == 1 {
+                "value"
+            } else {
+                "values"
+            },
             unknown
                 .iter()
                 .map(|v| format!("`{v}`"))
