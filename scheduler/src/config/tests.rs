@@ -58,9 +58,17 @@ fn the_example_config_loads() {
         hello.settings,
         serde_json::json!({"greeting": "Hello from Ferry", "rows": 3})
     );
+    let peer = &config.jobs["florida-peer-nightly-import"];
+    assert_eq!(
+        peer.plugin_path,
+        cwd.join("target/release/libferry_job_florida_peer.so")
+    );
+    assert_eq!(peer.schedule_text.as_deref(), Some("30 2 * * *"));
+    assert_eq!(peer.timezone, chrono_tz::America::New_York);
+    assert_eq!(peer.fetch[0].connection, "peer-samples");
     assert!(hello.secrets.is_empty());
     assert!(hello.fetch.is_empty() && hello.upload.is_empty() && hello.arrival.is_none());
-    assert_eq!(config.connections.len(), 1);
+    assert_eq!(config.connections.len(), 2);
     let dropbox = &config.connections["dropbox"];
     assert_eq!(
         dropbox.kind,
@@ -117,7 +125,7 @@ fn the_example_configs_commented_transfer_examples_are_valid() {
     let text = example_with_transfers_uncommented(&std::fs::read_to_string(path).unwrap());
     let config = loaded(&text);
     let names: Vec<&str> = config.connections.keys().map(String::as_str).collect();
-    assert_eq!(names, ["dropbox", "sis", "state"]);
+    assert_eq!(names, ["dropbox", "peer-samples", "sis", "state"]);
     assert_eq!(config.connections["sis"].kind.as_str(), "sftp");
     assert_eq!(config.connections["state"].kind.as_str(), "ftps");
     let hello = &config.jobs["hello"];
@@ -578,7 +586,11 @@ fn settings_with_choices_and_tables_are_checked() {
             SettingSpec::optional("elements", SettingKind::StringList, "what to import")
                 .one_of(["custom_873", "log_200000261"]),
         )
-        .setting(SettingSpec::optional("aliases", SettingKind::Table, "header names"));
+        .setting(SettingSpec::optional(
+            "aliases",
+            SettingKind::Table,
+            "header names",
+        ));
     let config = loaded(
         r#"[jobs.a]
 plugin = "example"
