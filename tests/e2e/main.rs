@@ -27,3 +27,5 @@ mod notices_cli;
 mod problems;
 // Result notices delivered to real SMTP servers, retried, refused, never holding a secret.
 mod notices;
+// The florida-peer import on SQLite and PostgreSQL SIS databases: rules, dry runs, bad files.
+mod florida_peer;

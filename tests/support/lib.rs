@@ -10,6 +10,7 @@
 )]
 
 pub mod peers;
+pub mod sis;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

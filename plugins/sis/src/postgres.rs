@@ -82,6 +82,14 @@ impl PgDb {
                 connect_error(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
             })?
             .map_err(|e| connect_error(error_text(&e)))?;
+        let mut conn = conn;
+        // A plugin's worker can be killed mid-transaction (timeout, shutdown). A backend waiting
+        // on a lock would not notice its client is gone and would keep every lock the import
+        // took; with this check (PostgreSQL 14 and later; older servers refuse the setting,
+        // which is harmless) it aborts and rolls back within seconds.
+        let _ = rt.block_on(
+            sqlx::raw_sql("SET client_connection_check_interval = '2s'").execute(&mut conn),
+        );
         Ok(PgDb {
             rt,
             conn: Some(conn),

@@ -318,7 +318,11 @@ pub(crate) fn show(detail: &Detail, tz: Tz, as_json: bool) {
     }
     if e.error.is_some() || !detail.problems.is_empty() {
         line("");
-        line("Errors:");
+        line(if e.status == Status::Warning {
+            "Warnings:"
+        } else {
+            "Errors:"
+        });
         if let Some(error) = &e.error {
             line(&format!("  {error}"));
         }
