@@ -1,7 +1,8 @@
 //! `ferry-bench`: Ferry's benchmark. Prints figures next to their targets and a reference tool,
 //! in one run. Not a test: nothing here passes or fails.
 //!
-//!   ferry-bench [--fires N] [--executions N]
+//!   ferry-bench [--fires N] [--executions N] [--sftp-mib N] [--peer-rows N]
+//!               [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e]
 //!
 //! Run through `scripts/bench`, which builds release binaries first.
 #![allow(
@@ -10,6 +11,8 @@
     clippy::disallowed_methods,
     reason = "a command-line benchmark polling real processes"
 )]
+
+mod peer;
 
 use ferry_tests::{Sandbox, of_job};
 use serde_json::Value;
@@ -20,6 +23,7 @@ fn main() {
     let mut fires = 200usize;
     let mut executions = 1_000_000i64;
     let mut sftp_mib = 256u64;
+    let mut peer_rows = 1_000_000usize;
     let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -28,9 +32,11 @@ fn main() {
             "--fires" => fires = value.parse().expect("--fires N"),
             "--executions" => executions = value.parse().expect("--executions N"),
             "--sftp-mib" => sftp_mib = value.parse().expect("--sftp-mib N"),
+            "--peer-rows" => peer_rows = value.parse().expect("--peer-rows N"),
             "--only" => only = Some(value),
             _ => panic!(
-                "usage: ferry-bench [--fires N] [--executions N] [--sftp-mib N] [--only fires|history|sftp]"
+                "usage: ferry-bench [--fires N] [--executions N] [--sftp-mib N] [--peer-rows N] \
+                 [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e]"
             ),
         }
     }
@@ -47,6 +53,12 @@ fn main() {
     if wanted("sftp") {
         println!();
         sftp_throughput(sftp_mib);
+    }
+    // `--only peer` runs the whole section; `--only peer-sqlite|peer-postgres|peer-e2e` one part.
+    let peer_part = only.as_deref().and_then(|o| o.strip_prefix("peer-"));
+    if wanted("peer") || peer_part.is_some() {
+        println!();
+        peer::peer(peer_rows, peer_part);
     }
 }
 

@@ -6,9 +6,8 @@
 use crate::fields::{LOG_FIELDS, STUDENT_FIELDS};
 use crate::populate::{Enrollment, LogEntry, Plan, Student};
 use crate::read::PeerFile;
-use crate::spec::is_date_column;
 use chrono::NaiveDate;
-use ferry_sis::{SisError, Tx, Value};
+use ferry_sis::{SisError, Tx, Value, ValueRef};
 use std::collections::BTreeMap;
 
 /// The SIS as it stands, for the school year being imported.
@@ -135,22 +134,20 @@ pub fn load_table(
     )?;
     let mut columns = vec!["district_id", "syear"];
     columns.extend_from_slice(spec.columns);
-    let dates: Vec<bool> = spec.columns.iter().map(|c| is_date_column(c)).collect();
-    let district = Value::Text(district_id.to_owned());
-    let year = Value::Int(i64::from(school_year));
+    let district = ValueRef::Text(district_id);
+    let year = ValueRef::Int(i64::from(school_year));
+    // The file's text is loaded where it is, borrowed: no copy per field. Dates go as the ISO
+    // text the reader has already checked and written (both backends store or parse exactly
+    // that), rather than through a date value and back to text.
     let rows = file.rows.iter().map(|row| {
         let mut values = Vec::with_capacity(columns.len());
-        values.push(district.clone());
-        values.push(year.clone());
-        values.extend(row.values.iter().zip(&dates).map(|(v, is_date)| {
-            match v {
-                None => Value::Null,
-                // The reader has already turned every date into valid ISO text.
-                Some(d) if *is_date => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_or_else(|_| Value::Text(d.clone()), Value::Date),
-                Some(t) => Value::Text(t.clone()),
-            }
-        }));
+        values.push(district);
+        values.push(year);
+        values.extend(
+            row.values
+                .iter()
+                .map(|v| v.as_deref().map_or(ValueRef::Null, ValueRef::Text)),
+        );
         values
     });
     tx.bulk_insert(spec.table, &columns, rows)

@@ -23,6 +23,8 @@
 //! - Load rows with [`Tx::bulk_insert`], never one `execute` per row. On PostgreSQL it streams
 //!   `COPY ... FROM STDIN` (as fast as `psql \copy`; row-by-row inserts are about 60 times
 //!   slower); on SQLite it steps one cached prepared `INSERT` (faster than `sqlite3 .import`).
+//! - Rows made from data already in memory (a file just read): pass [`ValueRef`]s, which borrow
+//!   their text, rather than copying every field into a [`Value`] first.
 //! - Do everything in one [`Tx`]: a commit per row costs a disk sync per row.
 //! - To update many rows, bulk-load them into a temporary table and `UPDATE ... FROM` it.
 //! - SQLite goes through rusqlite, not sqlx, whose SQLite driver costs a thread round trip per
@@ -46,7 +48,7 @@ mod value;
 
 pub use error::SisError;
 pub use migrate::{Migration, migrate};
-pub use value::Value;
+pub use value::{AsValueRef, Value, ValueRef};
 
 use postgres::PgDb;
 use std::fmt;
@@ -209,7 +211,10 @@ impl Tx<'_> {
     /// `COPY FROM STDIN` on PostgreSQL, a cached prepared `INSERT` on SQLite. Returns the number
     /// of rows loaded. Names may be schema-qualified or double-quoted; anything else that is not
     /// a plain SQL identifier is refused. Temporary tables work.
-    pub fn bulk_insert<R: AsRef<[Value]>>(
+    ///
+    /// Rows are slices of [`Value`]s or of [`ValueRef`]s; the latter borrow their text, so rows
+    /// made from data already in memory need not copy it.
+    pub fn bulk_insert<R: AsRef<[V]>, V: AsValueRef>(
         &mut self,
         table: &str,
         columns: &[&str],

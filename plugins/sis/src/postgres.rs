@@ -11,7 +11,7 @@
 //! its own prepared statement instead of misreading the bytes.
 
 use crate::sql::{checked_name, excerpt, numbered_placeholders};
-use crate::{SisError, Value};
+use crate::{AsValueRef, SisError, Value, ValueRef as Borrowed};
 use chrono::Datelike;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -160,7 +160,7 @@ impl PgDb {
     }
 
     /// `COPY table (columns) FROM STDIN`, text format, streamed in chunks.
-    pub(crate) fn bulk_insert<R: AsRef<[Value]>>(
+    pub(crate) fn bulk_insert<R: AsRef<[V]>, V: AsValueRef>(
         &mut self,
         table: &str,
         columns: &[&str],
@@ -418,26 +418,26 @@ fn copy_sql(table: &str, columns: &[&str]) -> Result<String, SisError> {
 
 /// Appends one row in COPY text format: tab-separated, `\N` for NULL (so an empty string stays
 /// an empty string), backslash escapes for backslash, tab, newline and carriage return.
-fn encode_copy_row(buf: &mut Vec<u8>, row: &[Value]) {
+fn encode_copy_row<V: AsValueRef>(buf: &mut Vec<u8>, row: &[V]) {
     for (i, value) in row.iter().enumerate() {
         if i > 0 {
             buf.push(b'\t');
         }
-        match value {
-            Value::Null => buf.extend_from_slice(b"\\N"),
-            Value::Int(v) => push_int(buf, *v),
-            Value::Real(v) => {
+        match value.as_value_ref() {
+            Borrowed::Null => buf.extend_from_slice(b"\\N"),
+            Borrowed::Int(v) => push_int(buf, v),
+            Borrowed::Real(v) => {
                 if v.is_nan() {
                     buf.extend_from_slice(b"NaN");
                 } else if v.is_infinite() {
-                    buf.extend_from_slice(if *v > 0.0 { b"Infinity" } else { b"-Infinity" });
+                    buf.extend_from_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
                 } else {
                     // Rust prints the shortest text that reads back as the same f64.
                     buf.extend_from_slice(v.to_string().as_bytes());
                 }
             }
-            Value::Text(v) => push_escaped(buf, v.as_bytes()),
-            Value::Date(d) => {
+            Borrowed::Text(v) => push_escaped(buf, v.as_bytes()),
+            Borrowed::Date(d) => {
                 push_padded(buf, i64::from(d.year()), 4);
                 buf.push(b'-');
                 push_padded(buf, i64::from(d.month()), 2);

@@ -6,8 +6,8 @@
 //! busy timeout is set, so a run waits for the SIS application's writers instead of failing.
 
 use crate::sql::{checked_name, excerpt};
-use crate::value::{iso_date, parse_iso_date};
-use crate::{SisError, Value};
+use crate::value::{iso_date, iso_date_bytes, parse_iso_date};
+use crate::{AsValueRef, SisError, Value, ValueRef as Borrowed};
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -155,7 +155,9 @@ pub(crate) fn query(
 }
 
 /// One cached prepared `INSERT`, bound and stepped per row, inside the caller's transaction.
-pub(crate) fn bulk_insert<R: AsRef<[Value]>>(
+/// Values bind where they are (SQLite copies text as it binds); dates are written into a
+/// buffer on the stack, never through a `String`.
+pub(crate) fn bulk_insert<R: AsRef<[V]>, V: AsValueRef>(
     conn: &Connection,
     table: &str,
     columns: &[&str],
@@ -180,8 +182,18 @@ pub(crate) fn bulk_insert<R: AsRef<[Value]>>(
             });
         }
         for (i, value) in row.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, Param(value))
-                .map_err(|e| load_error(count, e))?;
+            let mut date = [0u8; 10];
+            let bound = match value.as_value_ref() {
+                Borrowed::Null => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null),
+                Borrowed::Int(v) => stmt.raw_bind_parameter(i + 1, v),
+                Borrowed::Real(v) => stmt.raw_bind_parameter(i + 1, v),
+                Borrowed::Text(v) => stmt.raw_bind_parameter(i + 1, v),
+                Borrowed::Date(d) => match iso_date_bytes(&d, &mut date) {
+                    Some(text) => stmt.raw_bind_parameter(i + 1, text),
+                    None => stmt.raw_bind_parameter(i + 1, iso_date(&d)),
+                },
+            };
+            bound.map_err(|e| load_error(count, e))?;
         }
         stmt.raw_execute().map_err(|e| load_error(count, e))?;
     }

@@ -7,7 +7,7 @@
 //! failed.
 
 use chrono::NaiveDate;
-use ferry_sis::{Backend, Migration, Sis, SisError, Value, migrate};
+use ferry_sis::{Backend, Migration, Sis, SisError, Value, ValueRef, migrate};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 const DATABASE_URL_VAR: &str = "FERRY_TEST_DATABASE_URL";
@@ -248,6 +248,43 @@ both!(
         }
     }
 );
+
+both!(borrowed_rows_load_like_owned_ones, |db| {
+    let mut sis = db.connect();
+    let rows = awkward_rows();
+    let borrowed: Vec<Vec<ValueRef<'_>>> = rows
+        .iter()
+        .map(|row| row.iter().map(ValueRef::from).collect())
+        .collect();
+    let mut tx = sis.transaction().unwrap();
+    tx.batch(&format!("CREATE TABLE borrowed {KINDS_TABLE}"))
+        .unwrap();
+    let loaded = tx
+        .bulk_insert("borrowed", &["id", "i", "r", "s", "d"], &borrowed)
+        .unwrap();
+    assert_eq!(loaded, rows.len() as u64);
+    // ISO text goes into a DATE column as the date it spells, on both backends.
+    tx.bulk_insert(
+        "borrowed",
+        &["id", "s", "d"],
+        [[
+            ValueRef::Int(100),
+            ValueRef::from(Some("iso")),
+            ValueRef::Text("2025-04-22"),
+        ]],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    let mut expected = rows.clone();
+    expected.push(vec![
+        Value::Int(100),
+        Value::Null,
+        Value::Null,
+        text("iso"),
+        Value::Date(date(2025, 4, 22)),
+    ]);
+    assert_eq!(all_rows(&mut sis, "borrowed"), expected);
+});
 
 both!(placeholders_inside_literals_are_left_alone, |db| {
     let mut sis = db.connect();
