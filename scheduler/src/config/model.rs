@@ -176,6 +176,10 @@ pub struct FetchStep {
     pub required: Vec<glob::Pattern>,
     /// What happens to a remote file once it is safely in the inbox. Default `Keep`.
     pub after: AfterFetch,
+    /// The pause between the two listings that tell finished files from ones still being
+    /// written (their size or time changes). Default 3 s; `"0s"` for folders nobody writes into
+    /// while the job runs.
+    pub settle: Duration,
 }
 
 /// `after = "keep" | "delete" | "archive:DIR"`.

@@ -91,6 +91,7 @@ pub(crate) struct RawFetch {
     pub(crate) pattern: Option<Spanned<String>>,
     pub(crate) required: Option<Vec<Spanned<String>>>,
     pub(crate) after: Option<Spanned<String>>,
+    pub(crate) settle: Option<Spanned<String>>,
 }
 
 /// One `upload = [{ ... }]` entry as written.

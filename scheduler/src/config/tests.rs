@@ -740,7 +740,7 @@ path = "var/drop"
 plugin = "example"
 fetch = [
   { connection = "sis", remote_dir = "outgoing", pattern = "*.csv", required = ["students.csv", "enroll_*.csv"], after = "archive:done" },
-  { connection = "legacy", after = "delete" },
+  { connection = "legacy", after = "delete", settle = "0s" },
 ]
 upload = [{ connection = "state", remote_dir = "/in", pattern = "PEER_??.txt" }]
 trigger = { arrival = { connection = "drop", pattern = "*.done" } }
@@ -841,6 +841,7 @@ trigger = { arrival = { connection = "drop", pattern = "*.done" } }
                 pattern: glob("*.csv"),
                 required: vec![glob("students.csv"), glob("enroll_*.csv")],
                 after: AfterFetch::Archive("done".into()),
+                settle: Duration::from_secs(3),
             },
             FetchStep {
                 connection: "legacy".into(),
@@ -848,6 +849,7 @@ trigger = { arrival = { connection = "drop", pattern = "*.done" } }
                 pattern: glob("*"),
                 required: vec![],
                 after: AfterFetch::Delete,
+                settle: Duration::ZERO,
             },
         ]
     );

@@ -1165,12 +1165,17 @@ impl Validator<'_, '_, '_> {
             None => Some(AfterFetch::Keep),
             Some(a) => self.after(a, &format!("{key}.after")),
         };
+        let settle = match &step.settle {
+            None => Some(crate::transfer::steps::DEFAULT_SETTLE),
+            Some(d) => self.duration(d, &format!("{key}.settle")),
+        };
         Some(FetchStep {
             connection: connection?,
             remote_dir: remote_dir?,
             pattern: pattern?,
             required,
             after: after?,
+            settle: settle?,
         })
     }
 

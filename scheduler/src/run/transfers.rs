@@ -78,6 +78,7 @@ pub(super) fn orders(config: &Config, job: &JobSpec) -> Result<TransferOrders, S
                 .iter()
                 .map(|p| p.as_str().to_owned())
                 .collect(),
+            settle_ms: u64::try_from(step.settle.as_millis()).unwrap_or(u64::MAX),
             after: match &step.after {
                 AfterFetch::Keep => "keep".to_owned(),
                 AfterFetch::Delete => "delete".to_owned(),

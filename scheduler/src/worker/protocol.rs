@@ -111,6 +111,13 @@ pub struct FetchOrder {
     pub required: Vec<String>,
     /// `keep`, `delete` or `archive:DIR`.
     pub after: String,
+    /// Milliseconds between the two listings that tell settled files from growing ones.
+    #[serde(default = "default_settle_ms")]
+    pub settle_ms: u64,
+}
+
+fn default_settle_ms() -> u64 {
+    u64::try_from(crate::transfer::steps::DEFAULT_SETTLE.as_millis()).unwrap_or(3000)
 }
 
 /// One `upload` step.

@@ -138,7 +138,7 @@ pub(super) fn fetch_all(emit: Emit<'_>, orders: &[FetchOrder], inbox: &Path) -> 
             pattern: order.pattern.clone(),
             required: order.required.clone(),
             after,
-            ..FetchSpec::default()
+            settle: std::time::Duration::from_millis(order.settle_ms),
         };
         let mut progress = progress(emit);
         let fetched = with_session(&order.connection, |session| {
