@@ -1,0 +1,46 @@
+//! The crate's one error type: everything that keeps a Load File from being built names the
+//! spec's field and the offending value, so an operator can find the row in the SIS.
+
+/// Why a Load File (or one of its records) could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IsesError {
+    /// A zero-padded numeric field (district, school, WSN, sequence) holds something that is
+    /// not all ASCII digits, or nothing at all.
+    #[error("{field}: {value:?} is not numeric (FORMAT is {width} digits with leading zeroes)")]
+    NotNumeric {
+        field: &'static str,
+        value: String,
+        width: usize,
+    },
+    /// A zero-padded numeric field is longer than its FORMAT width; truncating would report
+    /// another school or student, so it is refused.
+    #[error("{field}: {value:?} is longer than its FORMAT width of {width} digits")]
+    TooLong {
+        field: &'static str,
+        value: String,
+        width: usize,
+    },
+    /// A year (or the year of a date) that cannot be written as exactly four digits.
+    #[error("{field}: year {value} is not a four-digit year (FORMAT YYYY)")]
+    Year { field: &'static str, value: i32 },
+    /// Days removed must be a non-negative number with at most one decimal and at most three
+    /// digits before the point (the spec's size 3); anything else would be rounded silently.
+    #[error("DAYS_REMOVED_CURRENT_TERM: {value} cannot be written with one decimal")]
+    DaysRemoved { value: f64 },
+    /// The Load File is ASCII; ISES fails a file with any other character.
+    #[error("{field}: {value:?} contains a non-ASCII character")]
+    NonAscii { field: &'static str, value: String },
+    /// A double quote, line break or other control character cannot be carried inside the
+    /// Load File's double-quoted fields.
+    #[error("{field}: {value:?} contains a double quote or control character")]
+    Unquotable { field: &'static str, value: String },
+    /// Two incidents share one `incident_key`, so their removals cannot be told apart.
+    #[error("incident_key {key:?} appears more than once")]
+    DuplicateIncidentKey { key: String },
+    /// A removal points at an incident that is not in the file.
+    #[error("removal {removal_id:?} refers to incident_key {key:?}, which is not in the file")]
+    UnknownIncident {
+        key: String,
+        removal_id: Option<String>,
+    },
+}
