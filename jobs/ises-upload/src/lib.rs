@@ -5,7 +5,8 @@
 //! specification. ISES fails the whole file on a single bad byte, so the pieces here are strict:
 //! [`codes`] holds the spec's code tables (Appendix D), [`record`] the typed `01`–`05` records
 //! and their order (Table B-2), and [`write`](mod@write) turns them into the exact Load File bytes, its file
-//! name and its CST date-time group.
+//! name and its CST date-time group. [`validate`](mod@validate) checks every upload business
+//! rule before anything leaves the district.
 
 // The `Job` implementation (reading the SIS, validation, upload, reading the state's answer)
 // and the plugin's `export!` come later; this crate holds only its pure building blocks so far.
@@ -13,6 +14,8 @@
 pub mod codes;
 pub mod error;
 pub mod record;
+pub mod source;
+pub mod validate;
 pub mod write;
 
 pub use error::IsesError;

@@ -174,6 +174,10 @@ pub struct SchoolGroup {
 pub struct LoadFile {
     header: Header,
     schools: Vec<SchoolGroup>,
+    /// `incident_key` → the district code the SIS row carried. Not written (the header holds
+    /// the one district); kept so validation can fail rows of another district instead of
+    /// their being silently filed under this one.
+    source_districts: BTreeMap<String, String>,
 }
 
 impl LoadFile {
@@ -247,7 +251,27 @@ impl LoadFile {
                 incidents,
             })
             .collect();
-        Ok(Self { header, schools })
+        Ok(Self {
+            header,
+            schools,
+            source_districts: BTreeMap::new(),
+        })
+    }
+
+    /// Records the district code each SIS incident row carried (`incident_key`, district), so
+    /// [`validate`](crate::validate::validate) can report rows of another district.
+    #[must_use]
+    pub fn with_source_districts(
+        mut self,
+        districts: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        self.source_districts.extend(districts);
+        self
+    }
+
+    /// The district code the SIS row of `incident_key` carried, if it was recorded.
+    pub fn source_district(&self, incident_key: &str) -> Option<&str> {
+        self.source_districts.get(incident_key).map(String::as_str)
     }
 
     /// The `01` record.
