@@ -43,4 +43,11 @@ pub enum IsesError {
         key: String,
         removal_id: Option<String>,
     },
+    /// The job's stored sequence-number state cannot be read; resetting it would reuse
+    /// sequence numbers ISES has already seen, so it is refused.
+    #[error("the stored sequence numbers cannot be read: {reason}")]
+    SequenceState { reason: String },
+    /// A school year has used every five-digit sequence number.
+    #[error("no sequence number is left for {key} (the last one was {last})")]
+    SequenceExhausted { key: String, last: u32 },
 }

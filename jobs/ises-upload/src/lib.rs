@@ -13,7 +13,10 @@
 
 pub mod codes;
 pub mod error;
+pub mod failure;
 pub mod record;
+pub mod report;
+pub mod sequence;
 pub mod source;
 pub mod validate;
 pub mod write;
