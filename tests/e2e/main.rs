@@ -29,3 +29,5 @@ mod problems;
 mod notices;
 // The florida-peer import on SQLite and PostgreSQL SIS databases: rules, dry runs, bad files.
 mod florida_peer;
+// The ises-upload job: the spec's example uploaded byte for byte, sequence numbers, failures.
+mod ises_upload;

@@ -50,4 +50,27 @@ pub enum IsesError {
     /// A school year has used every five-digit sequence number.
     #[error("no sequence number is left for {key} (the last one was {last})")]
     SequenceExhausted { key: String, last: u32 },
+    /// The state's answer (Load Results Report or Load Failure File) lacks something it must
+    /// carry; guessing it would report a run as passed or failed on no evidence.
+    #[error("{document}: {what} is missing")]
+    ResponseMissing {
+        document: &'static str,
+        what: String,
+    },
+    /// The state's answer holds something it cannot mean (an unknown status, a record out of
+    /// order, statuses that contradict each other).
+    #[error("{document} is malformed: {reason}")]
+    ResponseMalformed {
+        document: &'static str,
+        reason: String,
+    },
+    /// A Load Failure File without its `"04","EOF"` trailer was cut off in transfer; the
+    /// records it would have listed are unknown.
+    #[error(
+        "{document} ends without its \"04\",\"EOF\" trailer after {records} records: it is truncated"
+    )]
+    ResponseTruncated {
+        document: &'static str,
+        records: usize,
+    },
 }

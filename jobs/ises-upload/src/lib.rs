@@ -7,18 +7,25 @@
 //! and their order (Table B-2), and [`write`](mod@write) turns them into the exact Load File bytes, its file
 //! name and its CST date-time group. [`validate`](mod@validate) checks every upload business
 //! rule before anything leaves the district.
-
-// The `Job` implementation (reading the SIS, validation, upload, reading the state's answer)
-// and the plugin's `export!` come later; this crate holds only its pure building blocks so far.
+//!
+//! [`job`] is the plugin: it reads the SIS ([`source`]), builds, validates and uploads the
+//! file, keeping the sequence numbers ([`sequence`]) in the job's state. Reading the state's
+//! answer (`response_dir`) comes later.
 
 pub mod codes;
 pub mod error;
 pub mod failure;
+pub mod job;
 pub mod record;
 pub mod report;
+pub mod response;
 pub mod sequence;
+pub mod settings;
 pub mod source;
 pub mod validate;
 pub mod write;
 
 pub use error::IsesError;
+pub use job::IsesUpload;
+
+ferry_plugin::export!(IsesUpload, "ises-upload");

@@ -68,7 +68,19 @@ fn the_example_config_loads() {
     assert_eq!(peer.fetch[0].connection, "peer-samples");
     assert!(hello.secrets.is_empty());
     assert!(hello.fetch.is_empty() && hello.upload.is_empty() && hello.arrival.is_none());
-    assert_eq!(config.connections.len(), 2);
+    let ises = &config.jobs["ises-discipline-upload"];
+    assert_eq!(
+        ises.plugin_path,
+        cwd.join("target/release/libferry_job_ises_upload.so")
+    );
+    assert_eq!(ises.settings["upload_connection"], "ises-dropbox");
+    assert_eq!(config.connections.len(), 3);
+    assert_eq!(
+        config.connections["ises-dropbox"].kind,
+        ConnectionKind::Local {
+            path: cwd.join("var/ises-dropbox")
+        }
+    );
     let dropbox = &config.connections["dropbox"];
     assert_eq!(
         dropbox.kind,
@@ -125,7 +137,10 @@ fn the_example_configs_commented_transfer_examples_are_valid() {
     let text = example_with_transfers_uncommented(&std::fs::read_to_string(path).unwrap());
     let config = loaded(&text);
     let names: Vec<&str> = config.connections.keys().map(String::as_str).collect();
-    assert_eq!(names, ["dropbox", "peer-samples", "sis", "state"]);
+    assert_eq!(
+        names,
+        ["dropbox", "ises-dropbox", "peer-samples", "sis", "state"]
+    );
     assert_eq!(config.connections["sis"].kind.as_str(), "sftp");
     assert_eq!(config.connections["state"].kind.as_str(), "ftps");
     let hello = &config.jobs["hello"];
