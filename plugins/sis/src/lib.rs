@@ -123,6 +123,28 @@ impl Sis {
         Ok(Sis { db, target })
     }
 
+    /// Connects like [`Sis::connect`], but a `sqlite://PATH` database (without options) that
+    /// does not exist yet is created, with its folder: for tools that set up a stand-in SIS
+    /// (quick starts, benchmarks), never for a job, which must not invent the district's SIS.
+    ///
+    /// # Errors
+    /// As [`Sis::connect`], or the folder cannot be created.
+    pub fn connect_creating(url: &str, password: Option<&str>) -> Result<Sis, SisError> {
+        let Some(path) = url.strip_prefix("sqlite://").filter(|_| !url.contains('?')) else {
+            return Sis::connect(url, password);
+        };
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| SisError::Connect {
+                target: mask_url(url),
+                detail: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        Sis::connect(&format!("{url}?mode=rwc"), password)
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         match self.db {

@@ -787,3 +787,26 @@ fn passwords_never_appear_in_errors() {
     assert!(message.contains("bogus_user"), "{message}");
     assert!(!message.contains(SECRET), "{message}");
 }
+
+#[test]
+fn connect_creating_makes_a_missing_sqlite_database_and_its_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nested/folder/sis.db");
+    let url = format!("sqlite://{}", path.display());
+    assert!(Sis::connect(&url, None).is_err(), "connect never creates");
+    let mut sis = Sis::connect_creating(&url, None).expect("created");
+    let mut tx = sis.transaction().expect("tx");
+    tx.batch("CREATE TABLE t (x INTEGER)").expect("create");
+    tx.commit().expect("commit");
+    drop(sis);
+    assert!(path.is_file());
+    // A second call opens the same database.
+    let mut again = Sis::connect_creating(&url, None).expect("reopened");
+    let mut tx = again.transaction().expect("tx");
+    assert_eq!(
+        tx.query("SELECT COUNT(*) FROM t", &[])
+            .expect("t exists")
+            .len(),
+        1
+    );
+}

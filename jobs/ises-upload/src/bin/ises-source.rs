@@ -34,20 +34,7 @@ fn main() -> ExitCode {
 }
 
 fn load(database: &str) -> Result<i64, String> {
-    let url = match database.strip_prefix("sqlite://") {
-        Some(path) if !database.contains('?') => {
-            if let Some(dir) = std::path::Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            format!("{database}?mode=rwc")
-        }
-        _ => database.to_owned(),
-    };
-    let mut sis = Sis::connect(&url, None).map_err(|e| e.to_string())?;
+    let mut sis = Sis::connect_creating(database, None).map_err(|e| e.to_string())?;
     let mut tx = sis.transaction().map_err(|e| e.to_string())?;
     let schema = match tx.backend() {
         Backend::Sqlite => SCHEMA_SQLITE,

@@ -39,20 +39,7 @@ fn main() -> ExitCode {
 fn load(args: &Args) -> Result<i64, String> {
     let data = std::fs::read_to_string(&args.data)
         .map_err(|e| format!("cannot read {}: {e}", args.data.display()))?;
-    let url = match args.database.strip_prefix("sqlite://") {
-        Some(path) if !args.database.contains('?') => {
-            if let Some(dir) = std::path::Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            format!("{}?mode=rwc", args.database)
-        }
-        _ => args.database.clone(),
-    };
-    let mut sis = Sis::connect(&url, None).map_err(|e| e.to_string())?;
+    let mut sis = Sis::connect_creating(&args.database, None).map_err(|e| e.to_string())?;
     let mut tx = sis.transaction().map_err(|e| e.to_string())?;
     let schema = match tx.backend() {
         Backend::Sqlite => SIS_SCHEMA_SQLITE,
