@@ -270,8 +270,10 @@ impl Context {
     /// root unless absolute. The host does the work: the job never sees credentials.
     ///
     /// # Errors
-    /// [`JobError::Host`] for an unknown connection (the message lists the configured ones), a
-    /// missing directory, or a server that cannot be reached.
+    /// [`JobError::NotFound`] when `dir` does not exist on the server (test with
+    /// [`JobError::is_not_found`], e.g. for a folder the other side creates later);
+    /// [`JobError::Host`] for an unknown connection (the message lists the configured ones) or
+    /// a server that cannot be reached.
     pub fn list_files(
         &self,
         connection: &str,
@@ -294,7 +296,8 @@ impl Context {
     /// check, rename) and is recorded in the run's transfers.
     ///
     /// # Errors
-    /// [`JobError::Host`] for an unknown connection, a missing file, or a failed transfer.
+    /// [`JobError::NotFound`] when `remote_path` does not exist on the server;
+    /// [`JobError::Host`] for an unknown connection or a failed transfer.
     pub fn fetch_file(&self, connection: &str, remote_path: &str) -> Result<PathBuf, JobError> {
         self.fetch_file_as(connection, remote_path, None)
     }
@@ -346,7 +349,8 @@ impl Context {
     /// move a processed file into an archive folder.
     ///
     /// # Errors
-    /// [`JobError::Host`] for an unknown connection, a missing file, or a refused rename.
+    /// [`JobError::NotFound`] when `from` does not exist on the server (`to` is then left
+    /// alone); [`JobError::Host`] for an unknown connection or a refused rename.
     pub fn rename_file(&self, connection: &str, from: &str, to: &str) -> Result<(), JobError> {
         self.call(&HostCall::RenameFile {
             connection: connection.to_owned(),
@@ -362,6 +366,29 @@ impl Context {
         match &self.link {
             Link::Host(host) => host.cancelled(),
             Link::Offline(_) => false,
+        }
+    }
+
+    /// Waits `duration` (polling a folder, backing off before a retry) while staying
+    /// responsive: it wakes every quarter second to check [`cancelled`](Context::cancelled).
+    ///
+    /// # Errors
+    /// [`JobError::Cancelled`] as soon as the host asks the run to stop.
+    pub fn pause(&self, duration: std::time::Duration) -> Result<(), JobError> {
+        let until = std::time::Instant::now() + duration;
+        loop {
+            if self.cancelled() {
+                return Err(JobError::Cancelled);
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "a plugin's run is synchronous, on its own worker thread"
+            )]
+            std::thread::sleep(left.min(std::time::Duration::from_millis(250)));
         }
     }
 
@@ -385,7 +412,8 @@ impl Context {
         }
     }
 
-    /// Any call; [`HostReply::Error`] becomes [`JobError::Host`], other replies are returned.
+    /// Any call; [`HostReply::Error`] becomes a [`JobError`] (see [`reply_error`]), other
+    /// replies are returned.
     fn call_reply(&self, call: &HostCall) -> Result<HostReply, JobError> {
         let reply = match &self.link {
             Link::Host(host) => {
@@ -402,9 +430,19 @@ impl Context {
             Link::Offline(offline) => offline_call(&mut offline.borrow_mut(), call),
         };
         match reply {
-            HostReply::Error { message } => Err(JobError::Host { message }),
+            HostReply::Error { message, not_found } => Err(reply_error(message, not_found)),
             other => Ok(other),
         }
+    }
+}
+
+/// The error for a [`HostReply::Error`]: [`JobError::NotFound`] when the host says the folder
+/// or file does not exist, [`JobError::Host`] otherwise.
+fn reply_error(message: String, not_found: bool) -> JobError {
+    if not_found {
+        JobError::NotFound { message }
+    } else {
+        JobError::Host { message }
     }
 }
 
@@ -439,6 +477,7 @@ fn offline_call(offline: &mut Offline, call: &HostCall) -> HostReply {
             message: format!(
                 "connection {connection:?} is not available: an offline context has no file connections"
             ),
+            not_found: false,
         },
     }
 }
@@ -490,6 +529,20 @@ mod tests {
                 greeting: "hi".to_owned()
             }
         );
+    }
+
+    #[test]
+    fn pause_waits_the_whole_duration_in_short_naps() {
+        let ctx = Context::offline(request());
+        let started = std::time::Instant::now();
+        ctx.pause(std::time::Duration::from_millis(300))
+            .expect("not cancelled");
+        let waited = started.elapsed();
+        assert!(
+            waited >= std::time::Duration::from_millis(300),
+            "{waited:?}"
+        );
+        assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
     }
 
     #[test]
@@ -570,6 +623,46 @@ mod tests {
         assert!(ctx.fetch_file("drop", "in/a.csv").is_err());
         assert!(ctx.put_file("drop", "a.csv", "out/a.csv").is_err());
         assert!(ctx.rename_file("drop", "a", "b").is_err());
+    }
+
+    #[test]
+    fn a_not_found_reply_becomes_job_error_not_found_and_other_errors_stay_host_errors() {
+        let reply: HostReply = serde_json::from_str(
+            r#"{"result":"error","message":"connection drop: list out: no such file or directory","not_found":true}"#,
+        )
+        .expect("error reply");
+        let HostReply::Error { message, not_found } = reply else {
+            panic!("not an error reply: {reply:?}");
+        };
+        let err = reply_error(message, not_found);
+        assert!(err.is_not_found(), "{err:?}");
+        assert!(
+            matches!(&err, JobError::NotFound { message } if message.starts_with("connection drop")),
+            "{err:?}"
+        );
+        // A host of an earlier version sends no `not_found`: a plain host error.
+        let old: HostReply =
+            serde_json::from_str(r#"{"result":"error","message":"down"}"#).expect("old reply");
+        assert_eq!(
+            old,
+            HostReply::Error {
+                message: "down".to_owned(),
+                not_found: false
+            }
+        );
+        let HostReply::Error { message, not_found } = old else {
+            panic!("not an error reply");
+        };
+        let err = reply_error(message, not_found);
+        assert!(!err.is_not_found());
+        assert!(matches!(err, JobError::Host { .. }), "{err:?}");
+        // Offline file calls fail for want of a connection, not because a file is missing.
+        let ctx = Context::offline(request());
+        assert!(
+            !ctx.fetch_file("drop", "in/a.csv")
+                .expect_err("offline")
+                .is_not_found()
+        );
     }
 
     #[test]

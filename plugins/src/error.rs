@@ -12,6 +12,12 @@ pub enum JobError {
     Settings { message: String },
     /// A host service (job state, ...) failed or could not be reached.
     Host { message: String },
+    /// The folder or file a host call names does not exist on the server: returned by
+    /// [`Context::list_files`](crate::Context::list_files) for a missing folder,
+    /// [`Context::fetch_file`](crate::Context::fetch_file) for a missing file and
+    /// [`Context::rename_file`](crate::Context::rename_file) for a missing source. The message
+    /// names the connection and the path. See also [`JobError::is_not_found`].
+    NotFound { message: String },
     /// The host asked the run to stop (timeout, shutdown) and the job gave up.
     Cancelled,
     /// A file operation failed; `context` says what was being done.
@@ -38,6 +44,12 @@ impl JobError {
         }
     }
 
+    /// True for [`JobError::NotFound`]: the folder or file a host call named does not exist,
+    /// e.g. a response folder the server has not created yet.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, JobError::NotFound { .. })
+    }
+
     /// An I/O error with what was being done, e.g. `"writing /out/x.csv"`.
     pub fn io(context: impl fmt::Display, source: std::io::Error) -> JobError {
         JobError::Io {
@@ -52,6 +64,7 @@ impl fmt::Display for JobError {
         match self {
             JobError::Settings { message } => write!(f, "invalid settings: {message}"),
             JobError::Host { message } => write!(f, "host service failed: {message}"),
+            JobError::NotFound { message } => write!(f, "not found: {message}"),
             JobError::Cancelled => f.write_str("cancelled by the host"),
             JobError::Io { context, source } => write!(f, "{context}: {source}"),
             JobError::Failed { message } => f.write_str(message),
@@ -94,5 +107,20 @@ mod tests {
         );
         assert_eq!(io.to_string(), "writing out.csv: denied");
         assert!(std::error::Error::source(&io).is_some());
+        assert!(!io.is_not_found());
+        let missing = JobError::NotFound {
+            message: "connection drop: list out: no such file or directory".to_owned(),
+        };
+        assert!(missing.is_not_found());
+        assert_eq!(
+            missing.to_string(),
+            "not found: connection drop: list out: no such file or directory"
+        );
+        assert!(
+            !JobError::Host {
+                message: "down".to_owned()
+            }
+            .is_not_found()
+        );
     }
 }

@@ -302,11 +302,13 @@ mod tests {
             },
             HostCall::StateSet { .. } => HostReply::Error {
                 message: "read-only".to_owned(),
+                not_found: false,
             },
             HostCall::ListFiles { .. } => HostReply::Files { files: Vec::new() },
             HostCall::FetchFile { .. } | HostCall::PutFile { .. } | HostCall::RenameFile { .. } => {
                 HostReply::Error {
                     message: "no files here".to_owned(),
+                    not_found: false,
                 }
             }
         };

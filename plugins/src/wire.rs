@@ -262,7 +262,16 @@ pub enum HostReply {
     /// The call worked; `value` is the state value for `state_get`, `None` otherwise.
     Ok { value: Option<String> },
     /// The call failed; the message says why.
-    Error { message: String },
+    Error {
+        message: String,
+        /// True when the call failed because the folder or file it names does not exist on
+        /// the server (`list_files` of a missing folder, `fetch_file` of a missing file,
+        /// `rename_file` of a missing source), so a job can tell "not there (yet)" from other
+        /// failures without reading the message. Added without an ABI bump: it is left out of
+        /// the JSON when false, and a reply without it reads as false.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        not_found: bool,
+    },
     /// The answer to [`HostCall::ListFiles`], in name order.
     Files { files: Vec<RemoteFileInfo> },
 }

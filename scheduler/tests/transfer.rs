@@ -378,6 +378,46 @@ fn listing_a_missing_directory_is_not_found_on_every_kind() {
             "{endpoint:?}: {err}"
         );
     }
+    // An empty listing of a directory that exists is no error (FTP looks again when a server
+    // answers with nothing).
+    for (endpoint, test) in
+        endpoints
+            .iter()
+            .zip(["sftp-empty", "ftp-empty", "ftps-empty", "local-empty"])
+    {
+        let (_, rel) = server_dir(endpoint, test);
+        assert!(
+            open(endpoint).list(&rel).unwrap().is_empty(),
+            "{endpoint:?}"
+        );
+    }
+}
+
+#[test]
+fn renaming_a_missing_file_is_not_found_and_keeps_the_target_on_every_kind() {
+    let root = tempfile::tempdir().unwrap();
+    let endpoints = [
+        (sftp(), "sftp-rename-missing"),
+        (ftp_endpoint(None, true, None), "ftp-rename-missing"),
+        (
+            Endpoint::Local {
+                root: root.path().to_owned(),
+            },
+            "local-rename-missing",
+        ),
+    ];
+    for (endpoint, test) in &endpoints {
+        let (dir, rel) = server_dir(endpoint, test);
+        std::fs::write(dir.join("done.csv"), b"kept").unwrap();
+        let err = open(endpoint)
+            .rename(&format!("{rel}/missing.csv"), &format!("{rel}/done.csv"))
+            .unwrap_err();
+        assert!(
+            matches!(err, TransferError::NotFound { .. }),
+            "{endpoint:?}: {err}"
+        );
+        assert_eq!(std::fs::read(dir.join("done.csv")).unwrap(), b"kept");
+    }
 }
 
 #[test]

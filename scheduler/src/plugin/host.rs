@@ -27,46 +27,108 @@ pub trait StateService: Sync {
     fn set(&self, key: &str, value: Option<&str>) -> Result<(), String>;
 }
 
+/// Why a [`FileService`] call failed, as the plugin is told: the message, and whether the folder
+/// or file the call named does not exist (sent as `not_found` in [`HostReply::Error`], which the
+/// SDK turns into `JobError::NotFound`). A plain `String` converts into a failure that is not a
+/// "not found", so `?` works on message-only errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFailure {
+    /// What failed, naming the connection and the path.
+    pub message: String,
+    /// True when the named folder or file does not exist on the server.
+    pub not_found: bool,
+}
+
+impl HostFailure {
+    /// A failure because the named folder or file does not exist.
+    pub fn not_found(message: impl Into<String>) -> HostFailure {
+        HostFailure {
+            message: message.into(),
+            not_found: true,
+        }
+    }
+
+    /// The same failure with `context` put before its message (`"fetch a.csv: ..."`).
+    #[must_use]
+    pub fn context(self, context: impl fmt::Display) -> HostFailure {
+        HostFailure {
+            message: format!("{context}: {}", self.message),
+            ..self
+        }
+    }
+}
+
+impl From<String> for HostFailure {
+    fn from(message: String) -> HostFailure {
+        HostFailure {
+            message,
+            not_found: false,
+        }
+    }
+}
+
+impl fmt::Display for HostFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<HostFailure> for HostReply {
+    fn from(failure: HostFailure) -> HostReply {
+        HostReply::Error {
+            message: failure.message,
+            not_found: failure.not_found,
+        }
+    }
+}
+
 /// Files on the connections configured in Ferry, as the worker serves them to a plugin: the
 /// plugin names a connection, the host connects with its credentials and moves the file.
 ///
-/// Errors are messages for the plugin: they travel back as [`HostReply::Error`].
+/// Errors travel back to the plugin as [`HostReply::Error`]; a [`HostFailure`] with `not_found`
+/// set when the folder (`list`), file (`fetch`) or source (`rename`) does not exist.
 pub trait FileService: Sync {
     /// The regular files of `dir` on `connection`, in name order; only names matching the glob
     /// `pattern` when given.
     ///
     /// # Errors
-    /// A message naming the connection and what failed.
+    /// A failure naming the connection and what failed; `not_found` when `dir` does not exist.
     fn list(
         &self,
         connection: &str,
         dir: &str,
         pattern: Option<&str>,
-    ) -> Result<Vec<RemoteFileInfo>, String>;
+    ) -> Result<Vec<RemoteFileInfo>, HostFailure>;
 
     /// Downloads `remote_path` into the run's inbox (as `local_name`, or the remote file's name)
     /// and returns the local path.
     ///
     /// # Errors
-    /// A message naming the connection and what failed.
+    /// A failure naming the connection and what failed; `not_found` when `remote_path` does not
+    /// exist.
     fn fetch(
         &self,
         connection: &str,
         remote_path: &str,
         local_name: Option<&str>,
-    ) -> Result<PathBuf, String>;
+    ) -> Result<PathBuf, HostFailure>;
 
     /// Uploads the local file `local_path` to `remote_path`.
     ///
     /// # Errors
-    /// A message naming the connection and what failed.
-    fn put(&self, connection: &str, local_path: &Path, remote_path: &str) -> Result<(), String>;
+    /// A failure naming the connection and what failed.
+    fn put(
+        &self,
+        connection: &str,
+        local_path: &Path,
+        remote_path: &str,
+    ) -> Result<(), HostFailure>;
 
     /// Renames `from` to `to` on `connection`.
     ///
     /// # Errors
-    /// A message naming the connection and what failed.
-    fn rename(&self, connection: &str, from: &str, to: &str) -> Result<(), String>;
+    /// A failure naming the connection and what failed; `not_found` when `from` does not exist.
+    fn rename(&self, connection: &str, from: &str, to: &str) -> Result<(), HostFailure>;
 }
 
 /// The file service of a host that has no connections: every call fails, saying so.
@@ -85,17 +147,17 @@ impl FileService for NoFiles {
         connection: &str,
         _: &str,
         _: Option<&str>,
-    ) -> Result<Vec<RemoteFileInfo>, String> {
-        Err(NoFiles::refuse(connection))
+    ) -> Result<Vec<RemoteFileInfo>, HostFailure> {
+        Err(NoFiles::refuse(connection).into())
     }
-    fn fetch(&self, connection: &str, _: &str, _: Option<&str>) -> Result<PathBuf, String> {
-        Err(NoFiles::refuse(connection))
+    fn fetch(&self, connection: &str, _: &str, _: Option<&str>) -> Result<PathBuf, HostFailure> {
+        Err(NoFiles::refuse(connection).into())
     }
-    fn put(&self, connection: &str, _: &Path, _: &str) -> Result<(), String> {
-        Err(NoFiles::refuse(connection))
+    fn put(&self, connection: &str, _: &Path, _: &str) -> Result<(), HostFailure> {
+        Err(NoFiles::refuse(connection).into())
     }
-    fn rename(&self, connection: &str, _: &str, _: &str) -> Result<(), String> {
-        Err(NoFiles::refuse(connection))
+    fn rename(&self, connection: &str, _: &str, _: &str) -> Result<(), HostFailure> {
+        Err(NoFiles::refuse(connection).into())
     }
 }
 
@@ -157,19 +219,18 @@ impl<'a> Host<'a> {
         let reply = match serde_json::from_str::<HostCall>(json) {
             Ok(HostCall::StateGet { key }) => match self.state.get(&key) {
                 Ok(value) => HostReply::Ok { value },
-                Err(message) => HostReply::Error { message },
+                Err(message) => HostFailure::from(message).into(),
             },
-            Ok(HostCall::StateSet { key, value }) => match self.state.set(&key, value.as_deref()) {
-                Ok(()) => HostReply::Ok { value: None },
-                Err(message) => HostReply::Error { message },
-            },
+            Ok(HostCall::StateSet { key, value }) => {
+                done(self.state.set(&key, value.as_deref()).map_err(Into::into))
+            }
             Ok(HostCall::ListFiles {
                 connection,
                 dir,
                 pattern,
             }) => match self.files.list(&connection, &dir, pattern.as_deref()) {
                 Ok(files) => HostReply::Files { files },
-                Err(message) => HostReply::Error { message },
+                Err(failure) => failure.into(),
             },
             Ok(HostCall::FetchFile {
                 connection,
@@ -182,7 +243,7 @@ impl<'a> Host<'a> {
                 Ok(path) => HostReply::Ok {
                     value: Some(path.display().to_string()),
                 },
-                Err(message) => HostReply::Error { message },
+                Err(failure) => failure.into(),
             },
             Ok(HostCall::PutFile {
                 connection,
@@ -194,9 +255,9 @@ impl<'a> Host<'a> {
                 from,
                 to,
             }) => done(self.files.rename(&connection, &from, &to)),
-            Err(error) => HostReply::Error {
-                message: format!("unknown or malformed host call: {error}"),
-            },
+            Err(error) => {
+                HostFailure::from(format!("unknown or malformed host call: {error}")).into()
+            }
         };
         serde_json::to_string(&reply).unwrap_or_else(|_| {
             r#"{"result":"error","message":"the host could not encode its reply"}"#.to_owned()
@@ -210,10 +271,10 @@ impl<'a> Host<'a> {
 }
 
 /// The reply to a call that answers nothing but success or failure.
-fn done(result: Result<(), String>) -> HostReply {
+fn done(result: Result<(), HostFailure>) -> HostReply {
     match result {
         Ok(()) => HostReply::Ok { value: None },
-        Err(message) => HostReply::Error { message },
+        Err(failure) => failure.into(),
     }
 }
 
@@ -266,12 +327,13 @@ mod tests {
         assert_eq!(
             reply(&host, r#"{"op":"state_get","key":"broken"}"#),
             HostReply::Error {
-                message: "store is down".to_owned()
+                message: "store is down".to_owned(),
+                not_found: false
             }
         );
         assert!(matches!(
             reply(&host, r#"{"op":"list_files"}"#),
-            HostReply::Error { message } if message.starts_with("unknown or malformed host call")
+            HostReply::Error { message, not_found: false } if message.starts_with("unknown or malformed host call")
         ));
     }
 
@@ -288,13 +350,99 @@ mod tests {
             ),
             HostReply::Error {
                 message: "unknown connection \"drop\": no connections are available to this run"
-                    .to_owned()
+                    .to_owned(),
+                not_found: false
             }
         );
         assert!(matches!(
             reply(&host, r#"{"op":"rename_file","connection":"x","from":"a","to":"b"}"#),
-            HostReply::Error { message } if message.contains("\"x\"")
+            HostReply::Error { message, .. } if message.contains("\"x\"")
         ));
+    }
+
+    /// Files that exist only in name: `missing*` paths are not found, everything else works.
+    struct NamedFiles;
+
+    impl NamedFiles {
+        fn check(path: &str) -> Result<(), HostFailure> {
+            if path.starts_with("missing") {
+                Err(HostFailure::not_found(format!(
+                    "connection drop: {path}: no such file or directory"
+                )))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl FileService for NamedFiles {
+        fn list(
+            &self,
+            _: &str,
+            dir: &str,
+            _: Option<&str>,
+        ) -> Result<Vec<RemoteFileInfo>, HostFailure> {
+            NamedFiles::check(dir).map(|()| Vec::new())
+        }
+        fn fetch(&self, _: &str, path: &str, _: Option<&str>) -> Result<PathBuf, HostFailure> {
+            NamedFiles::check(path).map(|()| PathBuf::from("/inbox/a.csv"))
+        }
+        fn put(&self, _: &str, _: &Path, _: &str) -> Result<(), HostFailure> {
+            Err("the server refused the upload".to_owned().into())
+        }
+        fn rename(&self, _: &str, from: &str, _: &str) -> Result<(), HostFailure> {
+            NamedFiles::check(from)
+        }
+    }
+
+    #[test]
+    fn not_found_is_sent_only_when_true_and_old_replies_without_it_still_read() {
+        let state = MapState::default();
+        let flag = AtomicBool::new(false);
+        let events = |_: Event| {};
+        let host = Host::new(&events, &state, &flag).with_files(&NamedFiles);
+        let json = |call: &str| -> serde_json::Value {
+            serde_json::from_str(&host.call_json(call)).expect("reply JSON")
+        };
+        assert_eq!(
+            json(r#"{"op":"list_files","connection":"drop","dir":"missing-out"}"#),
+            serde_json::json!({
+                "result": "error",
+                "message": "connection drop: missing-out: no such file or directory",
+                "not_found": true
+            })
+        );
+        assert_eq!(
+            json(r#"{"op":"fetch_file","connection":"drop","remote_path":"missing.csv"}"#)["not_found"],
+            serde_json::json!(true)
+        );
+        assert_eq!(
+            json(r#"{"op":"rename_file","connection":"drop","from":"missing.csv","to":"b"}"#)["not_found"],
+            serde_json::json!(true)
+        );
+        // Any other failure leaves the field out, as hosts before it did.
+        assert_eq!(
+            json(r#"{"op":"put_file","connection":"drop","local_path":"a","remote_path":"b"}"#),
+            serde_json::json!({ "result": "error", "message": "the server refused the upload" })
+        );
+        assert_eq!(
+            json(r#"{"op":"state_get","key":"broken"}"#),
+            serde_json::json!({ "result": "error", "message": "store is down" })
+        );
+        assert_eq!(
+            json(r#"{"op":"list_files","connection":"drop","dir":"in"}"#),
+            serde_json::json!({ "result": "files", "files": [] })
+        );
+        // A reply from an older host, without the field, still reads (as not "not found").
+        let old: HostReply =
+            serde_json::from_str(r#"{"result":"error","message":"down"}"#).expect("old reply");
+        assert_eq!(
+            old,
+            HostReply::Error {
+                message: "down".to_owned(),
+                not_found: false
+            }
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 mod host;
 mod load;
 
-pub use host::{FileService, Host, NoFiles, StateService};
+pub use host::{FileService, Host, HostFailure, NoFiles, StateService};
 pub use load::{LoadedPlugin, load};
 
 use std::path::PathBuf;

@@ -201,6 +201,14 @@ impl FtpSession {
             }
             Err(error) => return Err(error),
         };
+        // Some servers (vsftpd) answer LIST of a missing directory with an empty listing.
+        if lines.is_empty() && !self.is_dir(listed)? {
+            return Err(TransferError::NotFound {
+                endpoint: self.label.clone(),
+                operation: "list",
+                path: listed.to_owned(),
+            });
+        }
         Ok(lines
             .iter()
             .filter_map(|line| {
@@ -236,10 +244,16 @@ impl FtpSession {
             .collect())
     }
 
-    /// Whether `dir` is an existing directory (CWD into it and back home).
+    /// Whether `dir` is an existing directory (CWD into it and back home). A refused CWD means
+    /// no; a lost connection or a busy server is an error, not a missing directory.
     fn is_dir(&mut self, dir: &str) -> Result<bool, TransferError> {
-        if self.ftp.cwd(dir).is_err() {
-            return Ok(false);
+        if let Err(e) = self.ftp.cwd(dir) {
+            let error = self.error("cwd", dir, e);
+            return if error.is_transient() {
+                Err(error)
+            } else {
+                Ok(false)
+            };
         }
         let home = self.home.clone();
         self.ftp
@@ -438,8 +452,29 @@ impl Session for FtpSession {
         };
         // Some servers refuse to replace an existing target: remove it, then rename again.
         let first = self.error("rename", from, first);
-        if first.is_transient() || self.size(to)?.is_none() {
+        if first.is_transient() {
             return Err(first);
+        }
+        // A missing source must not cost the target; and a 550 (mapped to "not found") for a
+        // source that exists is a refusal.
+        if self.size(from)?.is_none() {
+            return Err(TransferError::NotFound {
+                endpoint: self.label.clone(),
+                operation: "rename",
+                path: from.to_owned(),
+            });
+        }
+        if self.size(to)?.is_none() {
+            return Err(match first {
+                TransferError::NotFound { endpoint, .. } => TransferError::Remote {
+                    endpoint,
+                    operation: "rename",
+                    path: from.to_owned(),
+                    reason: format!("the server refused to rename it to {to}"),
+                    transient: false,
+                },
+                other => other,
+            });
         }
         self.ftp.rm(to).map_err(|e| self.error("rename", to, e))?;
         self.ftp

@@ -388,7 +388,11 @@ impl Session for SftpSession {
         let Err(first) = self.sftp.rename(Path::new(from), Path::new(to), None) else {
             return Ok(());
         };
-        // SFTP v3 refuses to replace an existing target: remove it, then rename again.
+        // SFTP v3 refuses to replace an existing target: remove it, then rename again; but a
+        // missing source must not cost the target.
+        if let error @ TransferError::NotFound { .. } = self.error("rename", from, &first) {
+            return Err(error);
+        }
         if self.stat("rename", to)?.is_none() {
             return Err(self.error("rename", from, &first));
         }

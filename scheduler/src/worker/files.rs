@@ -9,12 +9,16 @@
 //! beside the target, checks the size on the server, then renames. Every file moved is reported
 //! as a [`WorkerEvent::Transfer`], so it lands in the run's `transfers` record.
 //!
+//! A failure whose cause is a [`TransferError::NotFound`] (listing a missing folder, fetching a
+//! missing file, renaming a missing source) is sent with `not_found` set, so the plugin gets
+//! `JobError::NotFound` instead of having to read the message.
+//!
 //! One session per connection is kept for the run and reused by the next call; a transient
 //! failure drops it and, within the connection's retry policy, the call is tried again on a new
 //! session.
 
 use super::protocol::{ConnectionOrder, WorkerEvent};
-use crate::plugin::FileService;
+use crate::plugin::{FileService, HostFailure};
 use crate::transfer::{self, Endpoint, Session, Timeouts, TransferError, matches, remote_join};
 use ferry_plugin::wire::{Event, Level, RemoteFileInfo};
 use sha2::{Digest as _, Sha256};
@@ -85,12 +89,13 @@ impl<'a> HostFiles<'a> {
     /// Runs `op` on the connection's session (the kept one, or a new one), retrying transient
     /// failures with the connection's policy. A kept session that fails transiently may simply
     /// have been closed by the server while idle, so the call is tried once more on a new
-    /// session before that counts as an attempt.
+    /// session before that counts as an attempt. A final [`TransferError::NotFound`] is a
+    /// [`HostFailure`] with `not_found` set.
     fn with_session<T>(
         &self,
         name: &str,
         mut op: impl FnMut(&mut dyn Session) -> Result<T, TransferError>,
-    ) -> Result<T, String> {
+    ) -> Result<T, HostFailure> {
         let connection = self.connection(name)?;
         let endpoint = Endpoint::from(&connection.endpoint);
         let timeouts = Timeouts {
@@ -122,7 +127,10 @@ impl<'a> HostFiles<'a> {
                 result
             },
         )
-        .map_err(|error| format!("connection {name}: {error}"))
+        .map_err(|error| HostFailure {
+            message: format!("connection {name}: {error}"),
+            not_found: matches!(error, TransferError::NotFound { .. }),
+        })
     }
 
     fn log(&self, level: Level, message: String) {
@@ -165,7 +173,7 @@ impl FileService for HostFiles<'_> {
         connection: &str,
         dir: &str,
         pattern: Option<&str>,
-    ) -> Result<Vec<RemoteFileInfo>, String> {
+    ) -> Result<Vec<RemoteFileInfo>, HostFailure> {
         let pattern = pattern.map(compile).transpose()?;
         let mut files = self.with_session(connection, |session| session.list(dir))?;
         files.retain(|f| pattern.as_ref().is_none_or(|p| matches(p, &f.name)));
@@ -186,7 +194,7 @@ impl FileService for HostFiles<'_> {
         connection: &str,
         remote_path: &str,
         local_name: Option<&str>,
-    ) -> Result<PathBuf, String> {
+    ) -> Result<PathBuf, HostFailure> {
         self.connection(connection)?;
         let name = local_name.unwrap_or_else(|| base_name(remote_path));
         check_local_name(name)?;
@@ -219,10 +227,10 @@ impl FileService for HostFiles<'_> {
         });
         let bytes = match fetched {
             Ok(bytes) => bytes,
-            Err(message) => {
+            Err(failure) => {
                 // Nothing is ever left under the final name; the part is of no further use.
                 let _ = fs::remove_file(&part);
-                return Err(format!("fetch {remote_path}: {message}"));
+                return Err(failure.context(format!("fetch {remote_path}")));
             }
         };
         let seconds = started.elapsed().as_secs_f64();
@@ -251,17 +259,22 @@ impl FileService for HostFiles<'_> {
         Ok(dest)
     }
 
-    fn put(&self, connection: &str, local_path: &Path, remote_path: &str) -> Result<(), String> {
+    fn put(
+        &self,
+        connection: &str,
+        local_path: &Path,
+        remote_path: &str,
+    ) -> Result<(), HostFailure> {
         self.connection(connection)?;
         let local = self.work_dir.join(local_path);
         let size = match fs::metadata(&local) {
             Ok(meta) if meta.is_file() => meta.len(),
-            Ok(_) => return Err(format!("{} is not a file", local.display())),
-            Err(e) => return Err(format!("cannot read {}: {e}", local.display())),
+            Ok(_) => return Err(format!("{} is not a file", local.display()).into()),
+            Err(e) => return Err(format!("cannot read {}: {e}", local.display()).into()),
         };
         let (dir, name) = split_remote(remote_path);
         if name.is_empty() || name == "." || name == ".." {
-            return Err(format!("put: {remote_path:?} does not name a file"));
+            return Err(format!("put: {remote_path:?} does not name a file").into());
         }
         let temp = remote_join(dir, &format!(".{name}.part"));
         let started = Instant::now();
@@ -271,7 +284,9 @@ impl FileService for HostFiles<'_> {
             }
             crate::transfer::put_verified(session, &local, size, &temp, remote_path, &mut |_| {})
         })
-        .map_err(|message| format!("put {remote_path}: {message}"))?;
+        // `not_found` is about what a call names on the server; a put names its target, which
+        // it creates.
+        .map_err(|failure| HostFailure::from(format!("put {remote_path}: {failure}")))?;
         let seconds = started.elapsed().as_secs_f64();
         let sha256 =
             sha256_file(&local).map_err(|e| format!("cannot read {}: {e}", local.display()))?;
@@ -291,7 +306,7 @@ impl FileService for HostFiles<'_> {
         Ok(())
     }
 
-    fn rename(&self, connection: &str, from: &str, to: &str) -> Result<(), String> {
+    fn rename(&self, connection: &str, from: &str, to: &str) -> Result<(), HostFailure> {
         let (dir, _) = split_remote(to);
         self.with_session(connection, |session| {
             if !dir.is_empty() {
@@ -299,7 +314,7 @@ impl FileService for HostFiles<'_> {
             }
             session.rename(from, to)
         })
-        .map_err(|message| format!("rename {from} to {to}: {message}"))?;
+        .map_err(|failure| failure.context(format!("rename {from} to {to}")))?;
         self.log(
             Level::Info,
             format!("renamed {from} to {to} on {connection}"),
@@ -498,13 +513,17 @@ mod tests {
         let files = HostFiles::new(&connections, &fx.work.join("inbox"), &fx.work, &report);
         let error = files.list("sftp-main", "in", None).expect_err("unknown");
         assert_eq!(
-            error,
+            error.message,
             "unknown connection \"sftp-main\"; the configured connections are: archive, drop"
+        );
+        assert!(
+            !error.not_found,
+            "an unknown connection is not a missing folder"
         );
         let none = HostFiles::new(&[], &fx.work.join("inbox"), &fx.work, &report);
         let error = none.fetch("drop", "in/a.csv", None).expect_err("unknown");
         assert_eq!(
-            error,
+            error.message,
             "unknown connection \"drop\": no connections are configured"
         );
     }
@@ -519,11 +538,54 @@ mod tests {
         let error = files
             .fetch("drop", "in/missing.csv", None)
             .expect_err("missing");
-        assert!(error.contains("in/missing.csv"), "{error}");
-        assert!(error.contains("no such file"), "{error}");
+        assert!(error.message.contains("in/missing.csv"), "{error}");
+        assert!(error.message.contains("no such file"), "{error}");
+        assert!(error.not_found, "{error}");
         assert_eq!(fs::read_dir(&inbox).expect("inbox").count(), 0);
         // The session survives a permanent error: the next call works.
         assert!(files.fetch("drop", "in/a.csv", None).is_ok());
+    }
+
+    #[test]
+    fn a_missing_folder_or_rename_source_is_not_found_and_other_failures_are_not() {
+        let fx = fixture();
+        let report = |e: WorkerEvent| fx.events.lock().expect("lock").push(e);
+        let connections = [local("drop", &fx.drop)];
+        let files = HostFiles::new(&connections, &fx.work.join("inbox"), &fx.work, &report);
+
+        let error = files
+            .list("drop", "responses", Some("*.csv"))
+            .expect_err("no such folder");
+        assert!(error.not_found, "{error}");
+        assert!(error.message.starts_with("connection drop: "), "{error}");
+        assert!(error.message.contains("responses"), "{error}");
+
+        fs::write(fx.drop.join("in/done.csv"), b"kept").expect("target");
+        let error = files
+            .rename("drop", "in/missing.csv", "in/done.csv")
+            .expect_err("no such source");
+        assert!(error.not_found, "{error}");
+        assert!(
+            error
+                .message
+                .starts_with("rename in/missing.csv to in/done.csv: ")
+        );
+        assert_eq!(
+            fs::read(fx.drop.join("in/done.csv")).expect("kept"),
+            b"kept"
+        );
+
+        // A listing of a file is a failure, but not a missing folder.
+        let error = files.list("drop", "in/a.csv", None).expect_err("a file");
+        assert!(!error.not_found, "{error}");
+        // Once the folder exists, the same call works.
+        fs::create_dir(fx.drop.join("responses")).expect("mkdir");
+        assert!(
+            files
+                .list("drop", "responses", None)
+                .expect("list")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -536,13 +598,15 @@ mod tests {
             let error = files
                 .fetch("drop", "in/a.csv", Some(bad))
                 .expect_err("refused");
-            assert!(error.contains("plain file name"), "{bad}: {error}");
+            assert!(error.message.contains("plain file name"), "{bad}: {error}");
+            assert!(!error.not_found);
         }
         assert!(!fx.work.join("escape.csv").exists());
         assert!(
             files
                 .put("drop", Path::new("missing.csv"), "out/x.csv")
                 .expect_err("no local file")
+                .message
                 .contains("missing.csv")
         );
     }
