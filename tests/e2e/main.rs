@@ -31,3 +31,5 @@ mod notices;
 mod florida_peer;
 // The ises-upload job: the spec's example uploaded byte for byte, sequence numbers, failures.
 mod ises_upload;
+// The ises-upload job judged by the state's answer (the ISES emulator over the real sshd).
+mod ises_answer;

@@ -1,9 +1,44 @@
-//! The crate's one error type: everything that keeps a Load File from being built names the
-//! spec's field and the offending value, so an operator can find the row in the SIS.
+//! The crate's one error type: everything that keeps a Load File from being read, built or
+//! answered names the relation or spec field and the offending value, so an operator can find
+//! the row in the SIS.
 
-/// Why a Load File (or one of its records) could not be built.
+/// Why a Load File (or one of its records) could not be read, built or answered.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IsesError {
+    /// The SIS database refused a query (missing relation or column, lost connection). Kept as
+    /// its message so the error stays comparable and cloneable.
+    #[error("reading the SIS: {message}")]
+    Sis { message: String },
+    /// The district or school code the job was given is not a code at all.
+    #[error("{field} setting {value:?} is not a numeric code of at most 4 digits")]
+    Setting { field: &'static str, value: String },
+    /// An incident belongs to another district: the mapping is wrong, and dropping the row
+    /// quietly would hide that.
+    #[error(
+        "ises_incidents row {incident_key:?} is of district {district:?}, not {expected:?} (rows of another district are not dropped)"
+    )]
+    OtherDistrict {
+        incident_key: String,
+        district: String,
+        expected: String,
+    },
+    /// A removal's `incident_key` names no incident.
+    #[error(
+        "ises_removals row (incident_key {incident_key:?}, removal_id {removal_id:?}) refers to an incident that is not in ises_incidents"
+    )]
+    OrphanRemoval {
+        incident_key: String,
+        removal_id: Option<String>,
+    },
+    /// A SIS value that cannot be what its column holds.
+    #[error("{table} row {key}: column {column} = {value} is not {expected}")]
+    Malformed {
+        table: &'static str,
+        key: String,
+        column: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     /// A zero-padded numeric field (district, school, WSN, sequence) holds something that is
     /// not all ASCII digits, or nothing at all.
     #[error("{field}: {value:?} is not numeric (FORMAT is {width} digits with leading zeroes)")]
@@ -73,4 +108,13 @@ pub enum IsesError {
         document: &'static str,
         records: usize,
     },
+}
+
+impl IsesError {
+    /// The SIS database's error, by its message.
+    pub fn sis(error: ferry_sis::SisError) -> IsesError {
+        IsesError::Sis {
+            message: error.to_string(),
+        }
+    }
 }

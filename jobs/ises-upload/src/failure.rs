@@ -16,8 +16,8 @@
 //!   and `02` records, empty `incident_key`) apply to every removal, since those records have
 //!   no STATUS of their own.
 //! - STATUS is the worst severity among them: `ERROR`, else `WARNING`, else `SUCCESS`.
-//! - REASON_CODE is the findings' [`Finding::rule`] codes (the table in
-//!   [`validate`](mod@crate::validate)), errors' codes first then warnings', each once, in
+//! - REASON_CODE is the findings' [`Finding::rule`] codes (listed in the job's README),
+//!   errors' codes first then warnings', each once, in
 //!   finding order, joined with `;`; `""` for SUCCESS.
 //! - An incident with no removal still gets one row, its removal fields `""`, so an
 //!   `INCIDENT-NO-REMOVAL` error is visible in the file.

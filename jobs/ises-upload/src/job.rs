@@ -6,8 +6,9 @@
 //! attempted, because ISES expects a new number after every attempted upload. A file of the same
 //! name already in the upload folder fails the run instead of being overwritten.
 //!
-//! Reading the state's answer (`response_dir`, `response_timeout`) is not part of this version:
-//! the settings are accepted and ignored.
+//! With `response_dir` set, the run then waits for the state's answer ([`answer`](crate::answer))
+//! and ends as ISES says: Failure fails the run, flagged warnings end it `warning`, and every
+//! record ISES flagged is a problem of the run with the state's reason code.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,9 +17,11 @@ use chrono::Utc;
 use ferry_plugin::{Context, Description, Job, JobError, Outcome, TableAction};
 use ferry_sis::Sis;
 
+use crate::answer::{self, Answer};
 use crate::failure::{failure_file, failure_file_name};
 use crate::record::{Dtg, Header, LoadFile};
 use crate::report::report_text;
+use crate::response::{self, ReportKind};
 use crate::sequence::Sequences;
 use crate::settings::{self, Settings};
 use crate::source::{self, Source};
@@ -186,13 +189,102 @@ impl Job for IsesUpload {
         let remote = remote_path(&settings.upload_dir, &name);
         ctx.put_file(&settings.upload_connection, &local, &remote)?;
         ctx.file(&local, LOAD_FILE_KIND);
-        Ok(finish(
-            format!(
-                "{name} uploaded to {}:{remote} (sequence number {seq_num})",
-                settings.upload_connection
-            ),
-            warnings,
-        ))
+        let uploaded = format!(
+            "{name} uploaded to {}:{remote} (sequence number {seq_num})",
+            settings.upload_connection
+        );
+        let Some(response) = &settings.response else {
+            return Ok(finish(uploaded, warnings));
+        };
+        let answer = answer::wait(
+            ctx,
+            &answer::Wait {
+                connection: &response.connection,
+                dir: &response.dir,
+                load_file: &name,
+                timeout: response.timeout,
+            },
+        )?;
+        Ok(judge(ctx, &uploaded, warnings, removals(&file), answer))
+    }
+}
+
+/// The run's outcome from the state's answer.
+fn judge(
+    ctx: &Context,
+    uploaded: &str,
+    local_warnings: usize,
+    removals: usize,
+    answer: Answer,
+) -> Outcome {
+    match answer {
+        Answer::None { waited } => Outcome::warning(format!(
+            "{uploaded}; ISES did not answer within {} s: look for the Load Results Report in \
+             the ISES web application (the file is with the state; do not upload it again \
+             without a new sequence number)",
+            waited.as_secs()
+        )),
+        Answer::Unreadable {
+            report_name,
+            reason,
+        } => Outcome::failed(format!(
+            "{uploaded}; the state's answer {report_name} cannot be read ({reason}): open it \
+             from the run's files or in the ISES web application"
+        )),
+        Answer::Report {
+            report,
+            report_name,
+            failure,
+        } => {
+            let counts = answer::record(ctx, &report, &report_name, failure.as_ref());
+            record_statuses(ctx, &report, failure.as_ref(), &counts, removals);
+            let reasons = counts.reasons_text();
+            let reasons = if reasons.is_empty() {
+                String::new()
+            } else {
+                format!("; {reasons}")
+            };
+            match report.outcome() {
+                response::Outcome::Failure => {
+                    let why = match (report.kind, &failure) {
+                        (ReportKind::CsvError, _) => format!(
+                            "the file erred due to CSV errors{}",
+                            report
+                                .message
+                                .as_deref()
+                                .map(|m| format!(" ({m})"))
+                                .unwrap_or_default()
+                        ),
+                        (ReportKind::LoadResults, Some((_, dlf))) => format!(
+                            "{} errors, {} warnings (see {dlf} and {report_name})",
+                            counts.errors, counts.warnings
+                        ),
+                        (ReportKind::LoadResults, None) if counts.errors == 0 => format!(
+                            "the report lists no reason (see {report_name}; no Load Failure \
+                             File arrived)"
+                        ),
+                        (ReportKind::LoadResults, None) => format!(
+                            "{} errors listed (see {report_name}; no Load Failure File \
+                             arrived)",
+                            counts.errors
+                        ),
+                    };
+                    Outcome::failed(format!(
+                        "{uploaded}; ISES answered File Status Failure: {why}{reasons}. No \
+                         record was loaded: correct the SIS and run again (a new sequence \
+                         number is used)"
+                    ))
+                }
+                response::Outcome::Warning => Outcome::warning(format!(
+                    "{uploaded}; ISES answered File Status Success with {} warnings{reasons}",
+                    counts.warnings
+                )),
+                response::Outcome::Success => finish(
+                    format!("{uploaded}; ISES answered File Status Success"),
+                    local_warnings,
+                ),
+            }
+        }
     }
 }
 
@@ -212,16 +304,63 @@ fn read_source(settings: &Settings) -> Result<Source, String> {
     read.map_err(|e| e.to_string())
 }
 
+/// The state's record statuses as table stats: per status from the failure file when there is
+/// one (nothing was loaded), otherwise the removals loaded on Success.
+fn record_statuses(
+    ctx: &Context,
+    report: &response::LoadResults,
+    failure: Option<&(response::FailureFile, String)>,
+    counts: &answer::Counts,
+    removals: usize,
+) {
+    let rows = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    match (report.outcome(), failure) {
+        (response::Outcome::Failure, Some((file, _))) => {
+            for status in [
+                response::RecordStatus::Success,
+                response::RecordStatus::Warning,
+                response::RecordStatus::Error,
+            ] {
+                let n = file.count(status);
+                if n > 0 {
+                    ctx.table(
+                        format!("ISES answer: {} rows", status.as_str()),
+                        rows(n),
+                        0.0,
+                        TableAction::Failed,
+                    );
+                }
+            }
+        }
+        (response::Outcome::Failure, None) => ctx.table(
+            "ISES answer: records in error",
+            rows(counts.errors),
+            0.0,
+            TableAction::Failed,
+        ),
+        (response::Outcome::Success | response::Outcome::Warning, _) => ctx.table(
+            "ISES answer: removals loaded",
+            rows(removals),
+            0.0,
+            TableAction::Imported,
+        ),
+    }
+}
+
+/// How many `04` removals the file holds.
+fn removals(file: &LoadFile) -> usize {
+    file.schools()
+        .iter()
+        .flat_map(|s| &s.incidents)
+        .map(|g| g.removals.len())
+        .sum()
+}
+
 /// Table stats: schools (02), incidents (03) and removals (04) in the file.
 fn report_counts(ctx: &Context, file: &LoadFile, seconds: f64, action: TableAction) {
     let schools = file.schools().len();
     let incidents: usize = file.schools().iter().map(|s| s.incidents.len()).sum();
-    let removals: usize = file
-        .schools()
-        .iter()
-        .flat_map(|s| &s.incidents)
-        .map(|g| g.removals.len())
-        .sum();
+    let removals = removals(file);
     for (table, rows) in [
         ("schools (02)", schools),
         ("incidents (03)", incidents),
@@ -241,13 +380,7 @@ fn report_counts(ctx: &Context, file: &LoadFile, seconds: f64, action: TableActi
 fn remote_file(ctx: &Context, settings: &Settings, name: &str) -> Result<Option<String>, JobError> {
     match ctx.list_files(&settings.upload_connection, &settings.upload_dir, None) {
         Ok(files) => Ok(files.into_iter().find(|f| f.name == name).map(|f| f.path)),
-        Err(JobError::Host { message })
-            if message
-                .to_ascii_lowercase()
-                .contains("no such file or directory") =>
-        {
-            Ok(None)
-        }
+        Err(error) if error.is_not_found() => Ok(None),
         Err(error) => Err(error),
     }
 }

@@ -9,9 +9,10 @@
 //! rule before anything leaves the district.
 //!
 //! [`job`] is the plugin: it reads the SIS ([`source`]), builds, validates and uploads the
-//! file, keeping the sequence numbers ([`sequence`]) in the job's state. Reading the state's
-//! answer (`response_dir`) comes later.
+//! file, keeping the sequence numbers ([`sequence`]) in the job's state, then waits for and
+//! reads the state's answer ([`answer`], parsed by [`response`]).
 
+pub mod answer;
 pub mod codes;
 pub mod error;
 pub mod failure;

@@ -115,6 +115,17 @@ impl ReportRecord {
     }
 }
 
+/// A problem with the file as a whole (its header, name or sequence number), listed in the
+/// report's table of file errors: a header row naming a Code and a Detail column.
+/// The seed names no such table; it is read so that a Failure with no record listed still
+/// says why.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileError {
+    pub code: String,
+    pub rule: String,
+    pub detail: String,
+}
+
 /// The Load Results Report, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadResults {
@@ -125,6 +136,8 @@ pub struct LoadResults {
     pub file_name: String,
     pub file_status: FileStatus,
     pub records: Vec<ReportRecord>,
+    /// Problems with the file as a whole, when the report lists any.
+    pub file_errors: Vec<FileError>,
     pub schools: Vec<String>,
     /// The CSV Error Report's message, as shown.
     pub message: Option<String>,
@@ -294,6 +307,7 @@ pub fn parse_load_results(html: &str) -> Result<LoadResults, IsesError> {
         file_name,
         file_status,
         records,
+        file_errors: doc.file_errors(),
         schools: doc.schools(),
         message,
     })
@@ -682,6 +696,42 @@ impl Document {
             }
         }
         Ok(records)
+    }
+
+    /// The file errors: rows after a header row naming a Code and a Detail column (a legend of
+    /// reason codes, Code and Rule alone, is not a list of errors).
+    fn file_errors(&self) -> Vec<FileError> {
+        let mut errors = Vec::new();
+        for table in &self.tables {
+            let mut columns: Option<(usize, Option<usize>, Option<usize>)> = None;
+            for row in table {
+                let names: Vec<String> = row.iter().map(|c| c.text.to_ascii_lowercase()).collect();
+                let find = |name: &str| names.iter().position(|n| n == name);
+                if let Some(code) = find("code")
+                    && find("detail").is_some()
+                {
+                    columns = Some((code, find("rule"), find("detail")));
+                    continue;
+                }
+                let Some((code, rule, detail)) = columns else {
+                    continue;
+                };
+                let cell = |i: Option<usize>| {
+                    i.and_then(|i| row.get(i))
+                        .map(|c| c.text.clone())
+                        .unwrap_or_default()
+                };
+                let error = FileError {
+                    code: cell(Some(code)),
+                    rule: cell(rule),
+                    detail: cell(detail),
+                };
+                if !(error.code.is_empty() && error.rule.is_empty() && error.detail.is_empty()) {
+                    errors.push(error);
+                }
+            }
+        }
+        errors
     }
 
     /// The Schools Submitted: the cells after one naming them, or a labelled list.

@@ -4,9 +4,11 @@
 //! Settings (in `[jobs.NAME.settings]`): `source_database` (+ the optional secret
 //! `source_database_password`), `district_code`, `school_code` (`0000` for a district file),
 //! `year`, `schools`, `next_term_start_date`, `upload_connection`, `upload_dir` (default `.`).
-//! `response_dir` and `response_timeout` are accepted so a configuration written for reading the
-//! state's answer already checks, but this version does not wait for or read that answer yet.
+//! With `response_dir` the run waits (at most `response_timeout`, default 30 minutes) for the
+//! state's answer on `response_connection` (default: the upload connection).
 //! Parameter (`ferry run … --set`): `validate_only=true` builds and validates without uploading.
+
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use ferry_plugin::{Context, Description, JobError, SettingKind, SettingSpec};
@@ -25,16 +27,8 @@ struct Raw {
     next_term_start_date: Option<String>,
     upload_connection: String,
     upload_dir: Option<String>,
-    // Accepted, not used yet (reading the state's answer is a later step).
-    #[expect(
-        dead_code,
-        reason = "accepted for configurations written ahead of response handling"
-    )]
+    response_connection: Option<String>,
     response_dir: Option<String>,
-    #[expect(
-        dead_code,
-        reason = "accepted for configurations written ahead of response handling"
-    )]
     response_timeout: Option<String>,
 }
 
@@ -50,8 +44,21 @@ pub struct Settings {
     pub next_term_start_date: Option<NaiveDate>,
     pub upload_connection: String,
     pub upload_dir: String,
+    /// Where and how long to wait for the state's answer; `None`: the run ends at the upload.
+    pub response: Option<Response>,
     pub validate_only: bool,
 }
+
+/// Where the state's answer appears.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub connection: String,
+    pub dir: String,
+    pub timeout: Duration,
+}
+
+/// How long a run waits for the state's answer when `response_timeout` is not set.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The schema `ferry check` checks the job's settings against.
 pub fn describe() -> Description {
@@ -109,12 +116,18 @@ pub fn describe() -> Description {
     .setting(SettingSpec::optional(
         "response_dir",
         SettingKind::String,
-        "where the state's answer appears (accepted; not read by this version)",
+        "the folder where the state's answer (R_….html, …_DLF_NNNNN.csv) appears; unset: the \
+         run ends at the upload",
+    ))
+    .setting(SettingSpec::optional(
+        "response_connection",
+        SettingKind::String,
+        "the connection response_dir is on (default: upload_connection)",
     ))
     .setting(SettingSpec::optional(
         "response_timeout",
         SettingKind::String,
-        "how long to wait for the state's answer (accepted; not used by this version)",
+        "how long to wait for the state's answer, e.g. \"30m\" (the default) or \"2h\"",
     ))
 }
 
@@ -160,6 +173,36 @@ impl Settings {
         if raw.upload_connection.trim().is_empty() {
             return Err(JobError::settings("upload_connection must not be empty"));
         }
+        let upload_connection = raw.upload_connection.trim().to_owned();
+        let response = match raw.response_dir.as_deref().map(str::trim) {
+            None | Some("") => {
+                if raw.response_timeout.is_some() || raw.response_connection.is_some() {
+                    return Err(JobError::settings(
+                        "response_timeout and response_connection need response_dir (the \
+                         folder where the state's answer appears)",
+                    ));
+                }
+                None
+            }
+            Some(dir) => Some(Response {
+                connection: raw
+                    .response_connection
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or(&upload_connection)
+                    .to_owned(),
+                dir: dir.to_owned(),
+                timeout: match raw.response_timeout.as_deref() {
+                    None => DEFAULT_RESPONSE_TIMEOUT,
+                    Some(text) => humantime::parse_duration(text.trim()).map_err(|e| {
+                        JobError::settings(format!(
+                            "response_timeout = {text:?}: {e} (write e.g. \"30m\" or \"2h\")"
+                        ))
+                    })?,
+                },
+            }),
+        };
         let validate_only = match ctx.param("validate_only") {
             None => false,
             Some(text) => text.trim().parse().map_err(|_| {
@@ -176,12 +219,13 @@ impl Settings {
             year: raw.year,
             schools,
             next_term_start_date,
-            upload_connection: raw.upload_connection.trim().to_owned(),
+            upload_connection,
             upload_dir: raw
                 .upload_dir
                 .map(|d| d.trim().to_owned())
                 .filter(|d| !d.is_empty())
                 .unwrap_or_else(|| ".".to_owned()),
+            response,
             validate_only,
         })
     }

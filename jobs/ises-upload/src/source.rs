@@ -30,7 +30,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use ferry_sis::{SisError, Tx, Value};
+use ferry_sis::{Tx, Value};
+
+use crate::error::IsesError;
 
 use crate::record::{Incident, Removal};
 use crate::write::zero_pad;
@@ -84,54 +86,11 @@ pub struct Source {
     pub removals: Vec<Removal>,
 }
 
-/// Why the SIS could not be read into records. Each names the relation and row, so an operator
-/// can find and fix it in the SIS.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    /// The database refused a query (missing relation or column, lost connection).
-    #[error("reading the SIS: {0}")]
-    Sis(#[from] SisError),
-    /// The district or school code the job was given is not a code at all.
-    #[error("{field} setting {value:?} is not a numeric code of at most 4 digits")]
-    Setting { field: &'static str, value: String },
-    /// An incident belongs to another district: the mapping is wrong, and dropping the row
-    /// quietly would hide that.
-    #[error(
-        "ises_incidents row {incident_key:?} is of district {district:?}, not {expected:?} (rows of another district are not dropped)"
-    )]
-    OtherDistrict {
-        incident_key: String,
-        district: String,
-        expected: String,
-    },
-    /// A removal's `incident_key` names no incident.
-    #[error(
-        "ises_removals row (incident_key {incident_key:?}, removal_id {removal_id:?}) refers to an incident that is not in ises_incidents"
-    )]
-    OrphanRemoval {
-        incident_key: String,
-        removal_id: Option<String>,
-    },
-    /// A value that cannot be what its column holds.
-    #[error("{table} row {key}: column {column} = {value} is not {expected}")]
-    Malformed {
-        table: &'static str,
-        key: String,
-        column: &'static str,
-        value: String,
-        expected: &'static str,
-    },
-}
-
 /// Reads the incidents and removals of `district_code` from the SIS, for one school or, with
 /// `school_code` [`ALL_SCHOOLS`] (`0000`), for all of them.
 ///
 /// District and school codes compare as codes: `130` and `0130` are one district.
-pub fn read(
-    tx: &mut Tx<'_>,
-    district_code: &str,
-    school_code: &str,
-) -> Result<Source, SourceError> {
+pub fn read(tx: &mut Tx<'_>, district_code: &str, school_code: &str) -> Result<Source, IsesError> {
     let district = setting_code("district_code", district_code)?;
     let school = setting_code("school_code", school_code)?;
     let school = (school != ALL_SCHOOLS).then_some(school);
@@ -140,13 +99,13 @@ pub fn read(
     // Every incident key of the district, mapped to whether its school is selected.
     let mut selected: HashMap<String, bool> = HashMap::new();
     let mut incidents = Vec::new();
-    for row in tx.query(&sql, &[])? {
+    for row in tx.query(&sql, &[]).map_err(IsesError::sis)? {
         let row = Row::new(INCIDENTS, &INCIDENT_COLUMNS, row);
         let key = row.key()?;
         let row = row.with_key(format!("{key:?}"));
         let row_district = row.text(1)?.unwrap_or_default();
         if code_key(&row_district) != district {
-            return Err(SourceError::OtherDistrict {
+            return Err(IsesError::OtherDistrict {
                 incident_key: key,
                 district: row_district,
                 expected: district,
@@ -175,13 +134,13 @@ pub fn read(
 
     let sql = format!("SELECT {} FROM {REMOVALS}", REMOVAL_COLUMNS.join(", "));
     let mut removals = Vec::new();
-    for row in tx.query(&sql, &[])? {
+    for row in tx.query(&sql, &[]).map_err(IsesError::sis)? {
         let row = Row::new(REMOVALS, &REMOVAL_COLUMNS, row);
         let key = row.key()?;
         let removal_id = row.text(1)?;
         match selected.get(&key) {
             None => {
-                return Err(SourceError::OrphanRemoval {
+                return Err(IsesError::OrphanRemoval {
                     incident_key: key,
                     removal_id,
                 });
@@ -214,8 +173,8 @@ pub fn read(
 }
 
 /// A district or school setting as the four-digit code rows are compared with.
-fn setting_code(field: &'static str, value: &str) -> Result<String, SourceError> {
-    zero_pad(field, value.trim(), 4).map_err(|_| SourceError::Setting {
+fn setting_code(field: &'static str, value: &str) -> Result<String, IsesError> {
+    zero_pad(field, value.trim(), 4).map_err(|_| IsesError::Setting {
         field,
         value: value.to_owned(),
     })
@@ -255,8 +214,8 @@ impl Row {
         self.values.get(i).unwrap_or(&Value::Null)
     }
 
-    fn malformed(&self, i: usize, expected: &'static str) -> SourceError {
-        SourceError::Malformed {
+    fn malformed(&self, i: usize, expected: &'static str) -> IsesError {
+        IsesError::Malformed {
             table: self.table,
             key: self.key.clone(),
             column: self.columns.get(i).copied().unwrap_or("?"),
@@ -266,7 +225,7 @@ impl Row {
     }
 
     /// The `incident_key` (column 0), which every row must have; names the row from then on.
-    fn key(&self) -> Result<String, SourceError> {
+    fn key(&self) -> Result<String, IsesError> {
         self.text(0)?
             .ok_or_else(|| self.malformed(0, "an incident_key"))
     }
@@ -276,13 +235,13 @@ impl Row {
         &self,
         i: usize,
         expected: &'static str,
-        read: impl Fn(&Self, usize) -> Result<Option<T>, SourceError>,
-    ) -> Result<T, SourceError> {
+        read: impl Fn(&Self, usize) -> Result<Option<T>, IsesError>,
+    ) -> Result<T, IsesError> {
         read(self, i)?.ok_or_else(|| self.malformed(i, expected))
     }
 
     /// A code, id or flag: trimmed, empty is NULL. An integer column is taken as its digits.
-    fn text(&self, i: usize) -> Result<Option<String>, SourceError> {
+    fn text(&self, i: usize) -> Result<Option<String>, IsesError> {
         match self.value(i) {
             Value::Null => Ok(None),
             Value::Text(s) => {
@@ -295,7 +254,7 @@ impl Row {
     }
 
     /// A year of exactly four digits.
-    fn year(&self, i: usize) -> Result<Option<i32>, SourceError> {
+    fn year(&self, i: usize) -> Result<Option<i32>, IsesError> {
         let Some(text) = self
             .text(i)
             .map_err(|_| self.malformed(i, "a four-digit year"))?
@@ -312,7 +271,7 @@ impl Row {
     }
 
     /// A date: a `DATE` column, or ISO `YYYY-MM-DD` text.
-    fn date(&self, i: usize) -> Result<Option<NaiveDate>, SourceError> {
+    fn date(&self, i: usize) -> Result<Option<NaiveDate>, IsesError> {
         match self.value(i) {
             Value::Null => Ok(None),
             Value::Date(d) => Ok(Some(*d)),
@@ -326,7 +285,7 @@ impl Row {
     }
 
     /// Days removed: a number, or numeric text (PostgreSQL `numeric` reads as text).
-    fn days(&self, i: usize) -> Result<Option<f64>, SourceError> {
+    fn days(&self, i: usize) -> Result<Option<f64>, IsesError> {
         let days = match self.value(i) {
             Value::Null => return Ok(None),
             Value::Real(r) => *r,

@@ -7,40 +7,8 @@
 //! spent sequence number, into a list of rows to fix in the SIS.
 //!
 //! Each [`Finding`] carries a stable reason code ([`Finding::rule`]) that the failure file and
-//! the report use. The codes:
-//!
-//! | code | severity | rule |
-//! |---|---|---|
-//! | `DISTRICT-MISMATCH` | error | the header's DISTRICT, or a SIS row's district, is not [`Rules::district_code`] |
-//! | `B1-DISTRICT` | error | header DISTRICT is not FORMAT `0009` |
-//! | `B2-SCHOOL` | error | SCHOOL is not FORMAT `0009` |
-//! | `B2-YEAR` | error | a `02` record's YEAR is not FORMAT `YYYY` or not [`Rules::year`] |
-//! | `B2-ID-LENGTH` | error | INCIDENT_ID or REMOVAL_ID longer than 16 characters (Appendix A) |
-//! | `B2-YEAR-INCIDENT` | error | YEAR_INCIDENT not `YYYY`, or greater than YEAR |
-//! | `B2-WSN-ID` | error | WSN_ID is not FORMAT `0000000009` |
-//! | `B2-DATE-FORMAT` | error | a date whose year cannot be written as `MM/DD/YYYY` |
-//! | `B2-ENROLL-DATE-REQUIRED` | error | ENROLL_DATE null while YEAR_INCIDENT = YEAR |
-//! | `B2-INCIDENT-DATE-REQUIRED` | error | INCIDENT_DATE null while YEAR_INCIDENT = YEAR |
-//! | `D2-INCIDENT-TYPE` | error | INCIDENT_TYPE_PRIMARY/SECONDARY not in D.2 |
-//! | `B2-YEAR-REMOVAL-TYPE` | error | YEAR_REMOVAL_TYPE not `YYYY`, < YEAR_INCIDENT or > YEAR + 1 |
-//! | `D8-REMOVAL-TYPE` | error | REMOVAL_TYPE not in D.8 |
-//! | `B2-REMOVAL-BEFORE-INCIDENT` | error | REMOVAL_START_DATE before INCIDENT_DATE |
-//! | `B2-REMOVAL-BEFORE-TERM` | error | REMOVAL_START_DATE before 07/01 of YEAR − 1 |
-//! | `B2-REMOVAL-AFTER-TERM-START` | error | REMOVAL_START_DATE more than 10 calendar days after [`Rules::next_term_start_date`] |
-//! | `B2-YES-NO` | error | SERIOUS_BODILY_INJURY, EARLY_REINSTATE_CONDITIONS, SERVICES_PROVIDED or RETURN_TO_SCHOOL not `Y`/`N` |
-//! | `B2-EXPULSION-RETURN-YEAR` | error | EXPULSION_RETURN_YEAR not FORMAT `YYYY` |
-//! | `D9-MODIFIED-TERM` | error | MODIFIED_TERM not in D.9 |
-//! | `D9-MODIFIED-TERM-Y` | error | MODIFIED_TERM `Y` in a collection after 2006-07 (see [`MODIFIED_TERM_Y_LAST_YEAR`]) |
-//! | `D5-PRIM-DISAB` | error | PRIM_DISAB not in D.5 |
-//! | `D1-ENG-PROF-CODE` | error | ENG_PROF_CODE not in D.1 |
-//! | `B2-DAYS-REMOVED` | error | DAYS_REMOVED_CURRENT_TERM negative, over three digits, or not in .0/.5 steps |
-//! | `A4-NOT-UNIQUE` | error | two records share every field of the A.4 removal criteria set |
-//! | `E-CHARACTER` | error | `<` `>` `&` `'` `~` or `` ` `` in a field (B.4, Appendix E) |
-//! | `E-NON-ASCII` | error | a non-ASCII character in a field (B: the file is ASCII) |
-//! | `E-UNQUOTABLE` | error | a double quote or control character, which no quoted CSV field can carry |
-//! | `INCIDENT-NO-REMOVAL` | error | an incident with no `04` removal |
-//! | `EX-ONLY-FIELD` | warning | an expulsion-only field (see [`EXPULSION_ONLY_FIELDS`]) set on a removal that is not `EX` |
-//! | `EX-RETURN-TO-SCHOOL` | warning | RETURN_TO_SCHOOL set on an expulsion whose EXPULSION_RETURN_YEAR is not YEAR |
+//! the report use; the job's README (`docs/README.md`, "Validation and reason codes") lists every
+//! code with its severity and rule, and `the_readme_lists_every_rule_code` keeps the two in step.
 //!
 //! Errors fail the file; warnings keep the record in it. An incident-level finding names no
 //! removal; a file-level finding (the header) names the empty `incident_key`.

@@ -342,3 +342,32 @@ fn entities_comments_whitespace_and_case_are_tolerated() {
     assert_eq!(report.file_name, "S_0130_0000_08012007_IDL_00009.csv");
     assert_eq!(report.file_status, FileStatus::Failure);
 }
+
+#[test]
+fn file_errors_are_read_so_a_failure_without_records_still_says_why() {
+    let html = "<html><body><table>\
+        <tr><th>District Number</th><td>0130</td></tr>\
+        <tr><th>School Number</th><td>0000</td></tr>\
+        <tr><th>File Name</th><td>S_0130_0000_08012007_IDL_00001.csv</td></tr>\
+        <tr><th>File Status</th><td>Failure</td></tr></table>\
+        <h2>File Errors</h2><table>\
+        <tr><th>Code</th><th>Rule</th><th>Detail</th></tr>\
+        <tr><td>SEQ_NUM_REUSED</td><td>Sequence number already received</td>\
+        <td>00001 was received on 08/01/2007</td></tr></table>\
+        <table><tr><th>WSN</th><th>Line</th><th>Reason</th></tr></table>\
+        <h2>Reasons</h2><table><tr><th>Code</th><th>Rule</th><th>Source</th></tr>\
+        <tr><td>18</td><td>WSLS match</td><td>B-2</td></tr></table></body></html>";
+    let report = parse_load_results(html).expect("parses");
+    assert_eq!(report.file_status, FileStatus::Failure);
+    assert!(report.records.is_empty());
+    assert_eq!(
+        report.file_errors,
+        vec![FileError {
+            code: "SEQ_NUM_REUSED".to_owned(),
+            rule: "Sequence number already received".to_owned(),
+            detail: "00001 was received on 08/01/2007".to_owned(),
+        }]
+    );
+    let plain = parse_load_results(&fixture("R_0130_0000_08012007_IDL_00002.html")).expect("ok");
+    assert!(plain.file_errors.is_empty());
+}

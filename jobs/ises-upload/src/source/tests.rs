@@ -110,7 +110,7 @@ impl TestDb {
         tx.commit().expect("commit");
     }
 
-    fn read(&self, district: &str, school: &str) -> Result<Source, SourceError> {
+    fn read(&self, district: &str, school: &str) -> Result<Source, IsesError> {
         let mut sis = self.connect();
         let mut tx = sis.transaction().expect("begin");
         read(&mut tx, district, school)
@@ -304,7 +304,7 @@ fn a_row_of_another_district_is_an_error_naming_it() {
             assert!(
                 matches!(
                     &err,
-                    SourceError::OtherDistrict { incident_key, district, expected }
+                    IsesError::OtherDistrict { incident_key, district, expected }
                         if incident_key == "X-1" && district == "0131" && expected == "0130"
                 ),
                 "{}: {err:?}",
@@ -331,7 +331,7 @@ fn a_removal_without_its_incident_is_an_error_naming_it() {
         assert!(
             matches!(
                 &err,
-                SourceError::OrphanRemoval { incident_key, removal_id }
+                IsesError::OrphanRemoval { incident_key, removal_id }
                     if incident_key == "GONE-7" && removal_id.as_deref() == Some("R1")
             ),
             "{}: {err:?}",
@@ -352,7 +352,7 @@ fn a_malformed_year_is_an_error_naming_table_key_column_and_value() {
         assert!(
             matches!(
                 &err,
-                SourceError::Malformed { table: "ises_incidents", key, column: "year_incident", value, .. }
+                IsesError::Malformed { table: "ises_incidents", key, column: "year_incident", value, .. }
                     if key.contains("BAD-1") && value.contains("20x8")
             ),
             "{}: {err:?}",
@@ -425,7 +425,7 @@ fn required_values_and_bad_settings_are_refused() {
         assert!(
             matches!(
                 &err,
-                SourceError::Malformed { table: "ises_removals", column: "removal_start_date", value, .. }
+                IsesError::Malformed { table: "ises_removals", column: "removal_start_date", value, .. }
                     if value == "NULL"
             ),
             "{}: {err:?}",
@@ -433,14 +433,14 @@ fn required_values_and_bad_settings_are_refused() {
         );
         assert!(matches!(
             db.read("13x", ALL_SCHOOLS),
-            Err(SourceError::Setting {
+            Err(IsesError::Setting {
                 field: "district_code",
                 ..
             })
         ));
         assert!(matches!(
             db.read("0130", "00002"),
-            Err(SourceError::Setting {
+            Err(IsesError::Setting {
                 field: "school_code",
                 ..
             })

@@ -655,3 +655,42 @@ fn a_finding_becomes_a_run_problem() {
     assert_eq!(problem.file.as_deref(), Some("load file"));
     assert_eq!(problem.category, "Expulsion-only field");
 }
+
+/// The README's reason-code table is the operator's reference: every code the validator can
+/// give is listed there, and nothing else is.
+#[test]
+fn the_readme_lists_every_rule_code() {
+    fn codes(text: &str, quote: char) -> std::collections::BTreeSet<String> {
+        text.split(quote)
+            .skip(1)
+            .step_by(2)
+            .filter(|s| {
+                s.contains('-')
+                    && s.len() > 2
+                    && s.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+                    && s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+    let source = include_str!("../validate.rs");
+    let readme = include_str!("../../docs/README.md");
+    let table: String = readme
+        .split("## Validation and reason codes")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the README has a reason-code section")
+        .to_owned();
+    let in_code = codes(source, '"');
+    // The first cell of each table row.
+    let first_cells: String = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(|code| format!("`{code}` "))
+        .collect();
+    let in_readme = codes(&first_cells, '`');
+    assert!(in_code.len() > 25, "{in_code:?}");
+    assert_eq!(in_code, in_readme);
+}
