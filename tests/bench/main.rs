@@ -2,7 +2,8 @@
 //! in one run. Not a test: nothing here passes or fails.
 //!
 //!   ferry-bench [--fires N] [--executions N] [--sftp-mib N] [--peer-rows N]
-//!               [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e]
+//!               [--ises-incidents N]
+//!               [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e|ises]
 //!
 //! Run through `scripts/bench`, which builds release binaries first.
 #![allow(
@@ -12,6 +13,7 @@
     reason = "a command-line benchmark polling real processes"
 )]
 
+mod ises;
 mod peer;
 
 use ferry_tests::{Sandbox, of_job};
@@ -24,6 +26,7 @@ fn main() {
     let mut executions = 1_000_000i64;
     let mut sftp_mib = 256u64;
     let mut peer_rows = 1_000_000usize;
+    let mut ises_incidents = 100_000usize;
     let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -33,10 +36,12 @@ fn main() {
             "--executions" => executions = value.parse().expect("--executions N"),
             "--sftp-mib" => sftp_mib = value.parse().expect("--sftp-mib N"),
             "--peer-rows" => peer_rows = value.parse().expect("--peer-rows N"),
+            "--ises-incidents" => ises_incidents = value.parse().expect("--ises-incidents N"),
             "--only" => only = Some(value),
             _ => panic!(
                 "usage: ferry-bench [--fires N] [--executions N] [--sftp-mib N] [--peer-rows N] \
-                 [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e]"
+                 [--ises-incidents N] \
+                 [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e|ises]"
             ),
         }
     }
@@ -59,6 +64,10 @@ fn main() {
     if wanted("peer") || peer_part.is_some() {
         println!();
         peer::peer(peer_rows, peer_part);
+    }
+    if wanted("ises") {
+        println!();
+        ises::ises(ises_incidents);
     }
 }
 
@@ -333,4 +342,27 @@ fn sftp_throughput(mib: u64) {
         "reference: OpenSSH sftp", o, 1.0
     );
     let _ = std::fs::remove_file(&remote);
+}
+
+/// Runs `ferry run JOB ARGS` in `sb` and panics unless it exits 0: its wall time and what
+/// `ferry show` says of it.
+pub(crate) fn timed_run(sb: &Sandbox, job: &str, args: &[&str]) -> (Duration, Value) {
+    let mut command = vec!["run", job];
+    command.extend_from_slice(args);
+    let started = Instant::now();
+    let out = sb.command(&command).output().expect("run ferry");
+    let wall = started.elapsed();
+    assert!(
+        out.status.success(),
+        "ferry run failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history = sb.history();
+    let id = of_job(&history, job)
+        .first()
+        .and_then(|e| e["id"].as_i64())
+        .expect("the run in history");
+    (wall, sb.show(id))
 }

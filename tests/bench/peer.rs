@@ -26,7 +26,7 @@ use ferry_job_florida_peer::spec::{FILES, FileSpec, MIGRATIONS_POSTGRES, MIGRATI
 use ferry_job_florida_peer::{apply, read};
 use ferry_peer_generator::{GenOptions, MIN_STUDENTS, SIS_DATA_FILE, SIS_SCHEMA_SQLITE};
 use ferry_sis::{Migration, Sis, Value};
-use ferry_tests::{Sandbox, of_job};
+use ferry_tests::Sandbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -164,7 +164,7 @@ fn migrate(url: &str, list: &[(i64, &'static str, &'static str)]) {
 }
 
 /// Runs a script in one committed transaction.
-fn batch(url: &str, script: &str) {
+pub(crate) fn batch(url: &str, script: &str) {
     let mut sis = Sis::connect(url, None).expect("connect");
     let mut tx = sis.transaction().expect("begin");
     tx.batch(script).unwrap_or_else(|e| panic!("{e}"));
@@ -403,14 +403,14 @@ fn sqlite_load(work: &Path, headers: &[Header], total: u64, runs: usize) {
 }
 
 /// A PostgreSQL schema of the benchmark's own, dropped with the guard.
-struct Schema {
+pub(crate) struct Schema {
     base: String,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Schema {
-    fn new(base: &str, name: &str) -> Schema {
+    pub(crate) fn new(base: &str, name: &str) -> Schema {
         let name = format!("ferry_bench_{name}_{}", std::process::id());
         batch(
             base,
@@ -573,25 +573,7 @@ fn end_to_end(dir: &Path, total: u64, runs: usize) {
             let _ = std::fs::remove_file(format!("{}{suffix}", sis.display()));
         }
         std::fs::copy(&template, &sis).expect("copy the SIS");
-        let started = Instant::now();
-        let out = sb
-            .command(&["run", "peer", "--set", &run_date])
-            .output()
-            .expect("run ferry");
-        let wall = started.elapsed();
-        assert!(
-            out.status.success(),
-            "ferry run failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let history = sb.history();
-        let id = of_job(&history, "peer")
-            .first()
-            .and_then(|e| e["id"].as_i64())
-            .expect("the run in history");
-        let show = sb.show(id);
+        let (wall, show) = crate::timed_run(&sb, "peer", &["--set", &run_date]);
         assert!(
             table_seconds(&show, "fl_peer_") > 0.0,
             "the run recorded its table stats"

@@ -125,6 +125,10 @@ impl Job for IsesUpload {
             ctx.problem(finding.problem(Some(&name)));
         }
         let seconds = started.elapsed().as_secs_f64();
+        ctx.info(format!(
+            "{name}: built and validated in {seconds:.2} s; validation found {errors} errors and \
+             {warnings} warnings"
+        ));
         let action = if errors > 0 {
             TableAction::Failed
         } else if settings.validate_only {

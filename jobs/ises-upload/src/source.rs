@@ -46,7 +46,8 @@ pub const REMOVALS: &str = "ises_removals";
 /// The school code that selects every school of the district (a district file).
 pub const ALL_SCHOOLS: &str = "0000";
 
-const INCIDENT_COLUMNS: [&str; 10] = [
+/// The columns of `ises_incidents` the job reads, in the order it reads them.
+pub const INCIDENT_COLUMNS: [&str; 10] = [
     "incident_key",
     "district_code",
     "school_code",
@@ -59,7 +60,8 @@ const INCIDENT_COLUMNS: [&str; 10] = [
     "incident_type_secondary",
 ];
 
-const REMOVAL_COLUMNS: [&str; 14] = [
+/// The columns of `ises_removals` the job reads, in the order it reads them.
+pub const REMOVAL_COLUMNS: [&str; 14] = [
     "incident_key",
     "removal_id",
     "year_removal_type",
