@@ -4,6 +4,7 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::*;
+use crate::IsesError;
 use crate::record::{Dtg, Header, Incident, LoadFile, Removal};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -693,4 +694,50 @@ fn the_readme_lists_every_rule_code() {
     let in_readme = codes(&first_cells, '`');
     assert!(in_code.len() > 25, "{in_code:?}");
     assert_eq!(in_code, in_readme);
+}
+
+/// A school code that is not FORMAT `0009` never reaches validation: building the file
+/// refuses it, naming the field (B2-SCHOOL stays as the validator's guard).
+#[test]
+fn a_school_code_longer_than_four_digits_is_refused() {
+    let error = LoadFile::build(header("1"), 2008, &["12345".to_owned()], vec![], vec![])
+        .expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            IsesError::TooLong {
+                field: "SCHOOL",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let mut inc = incident("K", "1234567890", date(2003, 9, 2), date(2007, 10, 1));
+    inc.school_code = "12A".to_owned();
+    let error = LoadFile::build(header("1"), 2008, &[], vec![inc], vec![]).expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            IsesError::NotNumeric {
+                field: "SCHOOL",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn expulsion_return_year_needs_four_digits() {
+    let hit = rules_hit(
+        &with_removal(|r| {
+            r.removal_type = Some("EX".to_owned());
+            r.expulsion_return_year = Some(20_090);
+        }),
+        &rules(),
+    );
+    assert!(
+        hit.contains(&("B2-EXPULSION-RETURN-YEAR", "EXPULSION_RETURN_YEAR")),
+        "{hit:?}"
+    );
 }
