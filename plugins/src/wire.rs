@@ -82,6 +82,8 @@ pub enum TableAction {
     Deleted,
     Sent,
     Failed,
+    /// Rows looked at and left as they were (already current at the destination).
+    Unchanged,
 }
 
 impl TableAction {
@@ -94,6 +96,7 @@ impl TableAction {
             TableAction::Deleted => "deleted",
             TableAction::Sent => "sent",
             TableAction::Failed => "failed",
+            TableAction::Unchanged => "unchanged",
         }
     }
 }

@@ -9,6 +9,7 @@
     reason = "a synchronous harness: it polls real processes from plain test threads"
 )]
 
+pub mod edfi;
 pub mod peers;
 pub mod sis;
 

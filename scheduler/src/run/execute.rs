@@ -2,6 +2,7 @@
 
 use super::{KILL_GRACE, RunError, RunParams, Runner};
 use crate::config::{JobSpec, resolve_secrets};
+use crate::store::StoreError;
 use crate::store::model::{Execution, FileRecord, LogLine, ProblemRecord, Status, TableStat};
 use crate::worker::protocol::{RunOrder, WorkerEvent, WorkerRequest};
 use crate::worker::{WorkerOutput, spawn};
@@ -401,8 +402,19 @@ impl Recorder<'_> {
                     seconds,
                     action: action.as_str().to_owned(),
                 };
-                self.runner.store().add_table_stat(id, &stat).await?;
-                self.send(RunUpdate::Table(stat));
+                match self.runner.store().add_table_stat(id, &stat).await {
+                    Ok(()) => self.send(RunUpdate::Table(stat)),
+                    // One bad value from the plugin is the plugin's problem, not the run's end.
+                    Err(StoreError::ConstraintViolation(error)) => self.log(
+                        at,
+                        Level::Warn,
+                        &format!(
+                            "the table stat for {} ({} rows, {}) was not recorded: {error}",
+                            stat.table, stat.rows, stat.action
+                        ),
+                    ),
+                    Err(error) => return Err(error.into()),
+                }
             }
             Event::Progress {
                 done,
