@@ -395,3 +395,65 @@ fn full_reconciles_from_the_hosts_collections() {
     assert_eq!(code, Some(0), "{out}");
     assert!(w.writes().is_empty(), "{:#?}", w.writes());
 }
+
+#[test]
+fn a_delete_the_host_refuses_is_reported_and_tried_again() {
+    let w = EdfiWorld::new(Backend::Sqlite, Mode::V3, |_| {}, "");
+    let (code, show, out) = w.run(&[]);
+    assert_eq!(code, Some(0), "{show}\n{out}");
+    // Someone else rostered a student into the biology section on the host.
+    let mut theirs = w
+        .api
+        .items("studentSectionAssociations")
+        .into_iter()
+        .find(|a| a["sectionReference"]["sectionIdentifier"] == "2001")
+        .expect("a biology roster");
+    theirs["beginDate"] = Value::from("2025-10-01");
+    for k in ["id", "_etag", "_lastModifiedDate"] {
+        theirs.as_object_mut().expect("object").remove(k);
+    }
+    w.api.seed("studentSectionAssociations", vec![theirs]);
+    // The district drops the section.
+    w.sis.batch(
+        "DELETE FROM edfi_student_section_associations WHERE section_id = '2001';
+         DELETE FROM edfi_staff_section_associations WHERE section_id = '2001';
+         DELETE FROM edfi_sections WHERE section_id = '2001';",
+    );
+    w.api.clear_journal();
+    let (code, show, out) = w.run(&[]);
+    assert_eq!(code, Some(0), "{show}\n{out}");
+    assert_eq!(show["status"], "warning", "{show}\n{out}");
+    let problems = show["problems"].to_string();
+    assert!(problems.contains("Conflict (409)"), "{show}");
+    assert!(problems.contains("DELETE sections"), "{show}");
+    let deletes: Vec<(String, u16)> = w
+        .writes()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| (resource(r).to_owned(), r.status))
+        .collect();
+    // Our own rosters and staff assignment went first, then the section was refused.
+    assert_eq!(
+        deletes.last(),
+        Some(&("sections".to_owned(), 409)),
+        "{deletes:?}"
+    );
+    assert!(
+        deletes[..deletes.len() - 1].iter().all(|(_, s)| *s == 204),
+        "{deletes:?}"
+    );
+
+    // The next run tries the section again (it is still on the host), and only that.
+    w.api.clear_journal();
+    let (_, show, out) = w.run(&[]);
+    let writes: Vec<(String, String)> = w
+        .writes()
+        .iter()
+        .map(|r| (r.method.clone(), resource(r).to_owned()))
+        .collect();
+    assert_eq!(
+        writes,
+        vec![("DELETE".to_owned(), "sections".to_owned())],
+        "{show}\n{out}"
+    );
+}

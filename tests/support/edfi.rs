@@ -47,7 +47,7 @@ impl EdfiWorld {
         config.client_secret = CLIENT_SECRET.to_owned();
         tune(&mut config);
         let api = Emulator::start(config).expect("start the Ed-Fi emulator");
-        seed_lookups(&api, mode);
+        seed_lookups(&api);
         let world = EdfiWorld {
             sb,
             sis,
@@ -108,39 +108,8 @@ impl EdfiWorld {
     }
 }
 
-/// Seeds the state-owned records and descriptors of `lookups.json` for `mode`.
-pub fn seed_lookups(api: &Emulator, mode: Mode) {
+/// Seeds the state-owned records and descriptors of the job's `lookups.json`.
+pub fn seed_lookups(api: &Emulator) {
     let lookups: Value = serde_json::from_str(LOOKUPS).expect("lookups.json");
-    let standard = match mode {
-        Mode::V3 => "ds5",
-        Mode::V2 => "v2",
-    };
-    let config = api.config().clone();
-    for (name, codes) in lookups["descriptors"]
-        .as_object()
-        .expect("descriptors")
-        .iter()
-        .chain(lookups["types"].as_object().into_iter().flatten())
-    {
-        let items = codes
-            .as_array()
-            .expect("codes")
-            .iter()
-            .map(|code| {
-                serde_json::json!({
-                    "namespace": ferry_edfi_emulator::fixtures::descriptor_namespace(&config, name),
-                    "codeValue": code,
-                    "shortDescription": code,
-                    "description": code,
-                })
-            })
-            .collect();
-        api.seed(
-            &ferry_edfi_emulator::resources::descriptor_collection(name),
-            items,
-        );
-    }
-    for (resource, items) in lookups[standard].as_object().expect("standard") {
-        api.seed(resource, items.as_array().expect("items").clone());
-    }
+    api.seed_state(&lookups);
 }

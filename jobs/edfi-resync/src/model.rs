@@ -179,6 +179,50 @@ const LOCATION_REF: Reference = Reference {
     ],
 };
 
+/// A state-owned resource the job only reads: no references, never deleted.
+const fn lookup(resource: Resource, natural_key: &'static [&'static str]) -> ResourceSpec {
+    ResourceSpec {
+        resource,
+        natural_key,
+        references: &[],
+        never_delete: true,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources both standards declare alike.
+
+const LOCATIONS: ResourceSpec = ResourceSpec {
+    resource: Resource::Locations,
+    natural_key: &["schoolReference.schoolId", "classroomIdentificationCode"],
+    references: &[SCHOOL_REF],
+    never_delete: false,
+};
+
+const STUDENTS: ResourceSpec = ResourceSpec {
+    resource: Resource::Students,
+    natural_key: &["studentUniqueId"],
+    references: &[],
+    never_delete: true,
+};
+
+const STUDENT_SCHOOL_ASSOCIATIONS: ResourceSpec = ResourceSpec {
+    resource: Resource::StudentSchoolAssociations,
+    natural_key: &[
+        "schoolReference.schoolId",
+        "studentReference.studentUniqueId",
+        "entryDate",
+    ],
+    references: &[SCHOOL_REF, STUDENT_REF],
+    never_delete: false,
+};
+
+const SCHOOLS: ResourceSpec = lookup(Resource::Schools, &["schoolId"]);
+
+const STAFFS: ResourceSpec = lookup(Resource::Staffs, &["staffUniqueId"]);
+
+const SCHOOL_YEAR_TYPES: ResourceSpec = lookup(Resource::SchoolYearTypes, &["schoolYear"]);
+
 // ---------------------------------------------------------------------------------------------
 // Data Standard 5 (ODS/API 7.x).
 
@@ -205,12 +249,7 @@ const DS5_SECTION_KEY: [&str; 5] = [
 static DS5: DataStandard = DataStandard {
     standard: Standard::Ds5,
     write: &[
-        ResourceSpec {
-            resource: Resource::Locations,
-            natural_key: &["schoolReference.schoolId", "classroomIdentificationCode"],
-            references: &[SCHOOL_REF],
-            never_delete: false,
-        },
+        LOCATIONS,
         ResourceSpec {
             resource: Resource::ClassPeriods,
             natural_key: &["schoolReference.schoolId", "classPeriodName"],
@@ -316,22 +355,8 @@ static DS5: DataStandard = DataStandard {
             ],
             never_delete: false,
         },
-        ResourceSpec {
-            resource: Resource::Students,
-            natural_key: &["studentUniqueId"],
-            references: &[],
-            never_delete: true,
-        },
-        ResourceSpec {
-            resource: Resource::StudentSchoolAssociations,
-            natural_key: &[
-                "schoolReference.schoolId",
-                "studentReference.studentUniqueId",
-                "entryDate",
-            ],
-            references: &[SCHOOL_REF, STUDENT_REF],
-            never_delete: false,
-        },
+        STUDENTS,
+        STUDENT_SCHOOL_ASSOCIATIONS,
         ResourceSpec {
             resource: Resource::StudentSectionAssociations,
             natural_key: &[
@@ -362,33 +387,16 @@ static DS5: DataStandard = DataStandard {
         },
     ],
     lookups: &[
-        ResourceSpec {
-            resource: Resource::Schools,
-            natural_key: &["schoolId"],
-            references: &[],
-            never_delete: true,
-        },
-        ResourceSpec {
-            resource: Resource::Courses,
-            natural_key: &[
+        SCHOOLS,
+        lookup(
+            Resource::Courses,
+            &[
                 "courseCode",
                 "educationOrganizationReference.educationOrganizationId",
             ],
-            references: &[],
-            never_delete: true,
-        },
-        ResourceSpec {
-            resource: Resource::Staffs,
-            natural_key: &["staffUniqueId"],
-            references: &[],
-            never_delete: true,
-        },
-        ResourceSpec {
-            resource: Resource::SchoolYearTypes,
-            natural_key: &["schoolYear"],
-            references: &[],
-            never_delete: true,
-        },
+        ),
+        STAFFS,
+        SCHOOL_YEAR_TYPES,
     ],
 };
 
@@ -429,12 +437,7 @@ const V2_SECTION_KEY: [&str; 8] = [
 static V2: DataStandard = DataStandard {
     standard: Standard::V2,
     write: &[
-        ResourceSpec {
-            resource: Resource::Locations,
-            natural_key: &["schoolReference.schoolId", "classroomIdentificationCode"],
-            references: &[SCHOOL_REF],
-            never_delete: false,
-        },
+        LOCATIONS,
         ResourceSpec {
             resource: Resource::ClassPeriods,
             natural_key: &["schoolReference.schoolId", "name"],
@@ -535,22 +538,8 @@ static V2: DataStandard = DataStandard {
             ],
             never_delete: false,
         },
-        ResourceSpec {
-            resource: Resource::Students,
-            natural_key: &["studentUniqueId"],
-            references: &[],
-            never_delete: true,
-        },
-        ResourceSpec {
-            resource: Resource::StudentSchoolAssociations,
-            natural_key: &[
-                "schoolReference.schoolId",
-                "studentReference.studentUniqueId",
-                "entryDate",
-            ],
-            references: &[SCHOOL_REF, STUDENT_REF],
-            never_delete: false,
-        },
+        STUDENTS,
+        STUDENT_SCHOOL_ASSOCIATIONS,
         ResourceSpec {
             resource: Resource::StudentSectionAssociations,
             natural_key: &[
@@ -586,33 +575,16 @@ static V2: DataStandard = DataStandard {
         },
     ],
     lookups: &[
-        ResourceSpec {
-            resource: Resource::Schools,
-            natural_key: &["schoolId"],
-            references: &[],
-            never_delete: true,
-        },
-        ResourceSpec {
-            resource: Resource::Courses,
-            natural_key: &[
+        SCHOOLS,
+        lookup(
+            Resource::Courses,
+            &[
                 "educationOrganizationReference.educationOrganizationId",
                 "code",
             ],
-            references: &[],
-            never_delete: true,
-        },
-        ResourceSpec {
-            resource: Resource::Staffs,
-            natural_key: &["staffUniqueId"],
-            references: &[],
-            never_delete: true,
-        },
-        ResourceSpec {
-            resource: Resource::SchoolYearTypes,
-            natural_key: &["schoolYear"],
-            references: &[],
-            never_delete: true,
-        },
+        ),
+        STAFFS,
+        SCHOOL_YEAR_TYPES,
     ],
 };
 

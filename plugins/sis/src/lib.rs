@@ -44,6 +44,8 @@ mod migrate;
 mod postgres;
 mod sql;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod value;
 
 pub use error::SisError;

@@ -4,87 +4,14 @@
 //! PostgreSQL comes from `FERRY_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); each test creates its own schema `ferry_sis_t_*`,
 //! reaches it through the URL's `options=-c search_path=...`, and drops it when done, passed or
-//! failed.
+//! failed: [`ferry_sis::testing::TestDb`], which the jobs' tests use too.
 
 use chrono::NaiveDate;
+use ferry_sis::testing::{TestDb, postgres_base_url};
 use ferry_sis::{Backend, Migration, Sis, SisError, Value, ValueRef, migrate};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-const DATABASE_URL_VAR: &str = "FERRY_TEST_DATABASE_URL";
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn postgres_base_url() -> String {
-    std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
-}
-
-/// One test's empty database; dropping it removes the SQLite file or the PostgreSQL schema.
-struct TestDb {
-    url: String,
-    backend: Backend,
-    _dir: Option<tempfile::TempDir>,
-    schema: Option<String>,
-}
-
-impl TestDb {
-    fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("sis.db").display());
-        TestDb {
-            url,
-            backend: Backend::Sqlite,
-            _dir: Some(dir),
-            schema: None,
-        }
-    }
-
-    fn postgres() -> TestDb {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let schema = format!(
-            "ferry_sis_t_{}_{nanos}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let base = postgres_base_url();
-        let mut admin = Sis::connect(&base, None).unwrap_or_else(|e| {
-            panic!("PostgreSQL half of the ferry-sis suite: {e} (set {DATABASE_URL_VAR})")
-        });
-        let tx = {
-            let mut tx = admin.transaction().unwrap();
-            tx.batch(&format!("CREATE SCHEMA {schema}")).unwrap();
-            tx
-        };
-        tx.commit().unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        TestDb {
-            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-            backend: Backend::Postgres,
-            _dir: None,
-            schema: Some(schema),
-        }
-    }
-
-    fn connect(&self) -> Sis {
-        let sis = Sis::connect(&self.url, None).expect("connect to the test database");
-        assert_eq!(sis.backend(), self.backend);
-        sis
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(schema) = &self.schema
-            && let Ok(mut admin) = Sis::connect(&postgres_base_url(), None)
-            && let Ok(mut tx) = admin.transaction()
-        {
-            let _ = tx.batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            let _ = tx.commit();
-        }
-    }
-}
+/// The prefix of this suite's PostgreSQL schemas.
+const SCHEMA_PREFIX: &str = "ferry_sis_t";
 
 /// Declares `mod $name { sqlite(), postgres() }`, each running the body on its own database.
 macro_rules! both {
@@ -101,7 +28,7 @@ macro_rules! both {
 
             #[test]
             fn postgres() {
-                body(&TestDb::postgres());
+                body(&TestDb::postgres(SCHEMA_PREFIX));
             }
         }
     };
@@ -370,7 +297,7 @@ both!(bulk_insert_loads_200000_rows, |db| {
     let loaded = tx
         .bulk_insert("big", &["id", "name", "born", "score"], rows)
         .unwrap();
-    println!("{}: {N} rows in {:?}", db.backend, start.elapsed());
+    println!("{}: {N} rows in {:?}", db.backend(), start.elapsed());
     assert_eq!(loaded, N as u64);
     tx.commit().unwrap();
 
@@ -671,7 +598,7 @@ both!(unreadable_column_types_are_named, |db| {
 
 #[test]
 fn postgres_column_types_read_as_values() {
-    let db = TestDb::postgres();
+    let db = TestDb::postgres(SCHEMA_PREFIX);
     let mut sis = db.connect();
     let mut tx = sis.transaction().unwrap();
     let rows = tx

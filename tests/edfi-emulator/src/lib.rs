@@ -373,6 +373,38 @@ impl Emulator {
         }
     }
 
+    /// Seeds what the state holds from a document in the layout of the edfi-resync job's
+    /// `fixtures/lookups.json`: `{"ds5"|"v2": {resource: [items]}, "descriptors": {Name:
+    /// [codes]}, "types": {Name: [codes]}}`, taking the section of this emulator's mode.
+    pub fn seed_state(&self, doc: &Value) {
+        let config = &self.shared.config;
+        let section = match config.mode {
+            Mode::V3 => "ds5",
+            Mode::V2 => "v2",
+        };
+        for table in ["descriptors", "types"] {
+            for (name, codes) in doc[table].as_object().into_iter().flatten() {
+                let items = codes
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|code| {
+                        serde_json::json!({
+                            "namespace": fixtures::descriptor_namespace(config, name),
+                            "codeValue": code,
+                            "shortDescription": code,
+                            "description": code,
+                        })
+                    })
+                    .collect();
+                self.seed(&resources::descriptor_collection(name), items);
+            }
+        }
+        for (resource, items) in doc[section].as_object().into_iter().flatten() {
+            self.seed(resource, items.as_array().cloned().unwrap_or_default());
+        }
+    }
+
     /// Items of `resource` in the configured year, as a GET by id would show them.
     #[must_use]
     pub fn items(&self, resource: &str) -> Vec<Value> {

@@ -42,6 +42,10 @@ struct Args {
     /// Seed the standard test district (schools, courses, staff, descriptors).
     #[arg(long)]
     fixtures: bool,
+    /// Seed what the state holds from a file in the layout of the edfi-resync job's
+    /// fixtures/lookups.json (its schools, courses, staff, school years and descriptors).
+    #[arg(long)]
+    state: Option<PathBuf>,
     /// JSON file with a list of fault rules (see README).
     #[arg(long)]
     faults: Option<PathBuf>,
@@ -105,6 +109,18 @@ fn main() -> ExitCode {
     };
     if args.fixtures {
         emulator.seed_fixtures();
+    }
+    if let Some(path) = &args.state {
+        match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+        {
+            Ok(doc) => emulator.seed_state(&doc),
+            Err(e) => {
+                eprintln!("edfi-emulator: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
     }
     emulator.set_faults(faults);
     println!("{}", emulator.base_url());

@@ -103,6 +103,92 @@ const fn rc(collection: &'static str, field: &'static str, target: &'static str)
 
 use Kind::{Array, Bool, Date, Descriptor, Int, Number, Str};
 
+// ---------------------------------------------------------------------------------------------
+// What both standards share, word for word.
+
+/// `schoolReference`, required.
+const SCHOOL_REF: Reference = r("schoolReference", "schools", true);
+/// `schoolYearTypeReference`, required.
+const SCHOOL_YEAR_REF: Reference = r("schoolYearTypeReference", "schoolYearTypes", true);
+/// `studentReference`, required.
+const STUDENT_REF: Reference = r("studentReference", "students", true);
+/// `staffReference`, required.
+const STAFF_REF: Reference = r("staffReference", "staffs", true);
+/// `sectionReference`, required (its key names differ per standard; the target's key decides).
+const SECTION_REF: Reference = r("sectionReference", "sections", true);
+/// A session's `gradingPeriods[].gradingPeriodReference`.
+const GRADING_PERIODS_REF: Reference =
+    rc("gradingPeriods", "gradingPeriodReference", "gradingPeriods");
+
+/// School years: a lookup, the same in both standards.
+const SCHOOL_YEAR_TYPES: Resource = Resource {
+    name: "schoolYearTypes",
+    entity: "SchoolYearType",
+    key: &[("schoolYear", "schoolYear")],
+    fields: &[
+        f("schoolYear", Int, true),
+        f("schoolYearDescription", Str(50), true),
+        f("currentSchoolYear", Bool, true),
+    ],
+    references: &[],
+    key_change: false,
+    lookup: true,
+};
+
+/// Staff (WISEid-populated in Wisconsin): a lookup, the same in both standards.
+const STAFFS: Resource = Resource {
+    name: "staffs",
+    entity: "Staff",
+    key: &[("staffUniqueId", "staffUniqueId")],
+    fields: &[
+        f("staffUniqueId", Str(32), true),
+        f("firstName", Str(75), true),
+        f("lastSurname", Str(75), true),
+    ],
+    references: &[],
+    key_change: false,
+    lookup: true,
+};
+
+/// Student school associations' fields: the same in both standards.
+const STUDENT_SCHOOL_ASSOCIATION_FIELDS: &[Field] = &[
+    f("entryDate", Date, true),
+    f(
+        "entryGradeLevelDescriptor",
+        Descriptor("GradeLevelDescriptor"),
+        true,
+    ),
+    f(
+        "entryTypeDescriptor",
+        Descriptor("EntryTypeDescriptor"),
+        false,
+    ),
+    f("exitWithdrawDate", Date, false),
+    f(
+        "exitWithdrawTypeDescriptor",
+        Descriptor("ExitWithdrawTypeDescriptor"),
+        false,
+    ),
+    f("primarySchool", Bool, false),
+];
+
+/// Student school associations: the same fields and references in both standards; the key's
+/// order and whether PUT may change it differ.
+const fn student_school_associations(
+    key: &'static [(&'static str, &'static str)],
+    key_change: bool,
+) -> Resource {
+    Resource {
+        name: "studentSchoolAssociations",
+        entity: "StudentSchoolAssociation",
+        key,
+        fields: STUDENT_SCHOOL_ASSOCIATION_FIELDS,
+        references: &[SCHOOL_REF, STUDENT_REF],
+        key_change,
+        lookup: false,
+    }
+}
+
 /// v3 section key (DS 5): the course offering's key plus `sectionIdentifier`.
 const V3_SECTION_REF_KEY: [(&str, &str); 5] = [
     ("localCourseCode", "sectionReference.localCourseCode"),
@@ -114,19 +200,7 @@ const V3_SECTION_REF_KEY: [(&str, &str); 5] = [
 
 /// Resources of ODS/API 7.x, Data Standard 5.
 pub static V3: &[Resource] = &[
-    Resource {
-        name: "schoolYearTypes",
-        entity: "SchoolYearType",
-        key: &[("schoolYear", "schoolYear")],
-        fields: &[
-            f("schoolYear", Int, true),
-            f("schoolYearDescription", Str(50), true),
-            f("currentSchoolYear", Bool, true),
-        ],
-        references: &[],
-        key_change: false,
-        lookup: true,
-    },
+    SCHOOL_YEAR_TYPES,
     Resource {
         name: "schools",
         entity: "School",
@@ -164,19 +238,7 @@ pub static V3: &[Resource] = &[
         key_change: false,
         lookup: true,
     },
-    Resource {
-        name: "staffs",
-        entity: "Staff",
-        key: &[("staffUniqueId", "staffUniqueId")],
-        fields: &[
-            f("staffUniqueId", Str(32), true),
-            f("firstName", Str(75), true),
-            f("lastSurname", Str(75), true),
-        ],
-        references: &[],
-        key_change: false,
-        lookup: true,
-    },
+    STAFFS,
     Resource {
         name: "locations",
         entity: "Location",
@@ -189,7 +251,7 @@ pub static V3: &[Resource] = &[
             f("maximumNumberOfSeats", Int, false),
             f("optimalNumberOfSeats", Int, false),
         ],
-        references: &[r("schoolReference", "schools", true)],
+        references: &[SCHOOL_REF],
         key_change: true,
         lookup: false,
     },
@@ -205,7 +267,7 @@ pub static V3: &[Resource] = &[
             f("officialAttendancePeriod", Bool, false),
             f("meetingTimes", Array, false),
         ],
-        references: &[r("schoolReference", "schools", true)],
+        references: &[SCHOOL_REF],
         key_change: true,
         lookup: false,
     },
@@ -230,10 +292,7 @@ pub static V3: &[Resource] = &[
             f("endDate", Date, true),
             f("totalInstructionalDays", Int, true),
         ],
-        references: &[
-            r("schoolReference", "schools", true),
-            r("schoolYearTypeReference", "schoolYearTypes", true),
-        ],
+        references: &[SCHOOL_REF, SCHOOL_YEAR_REF],
         key_change: false,
         lookup: false,
     },
@@ -254,11 +313,7 @@ pub static V3: &[Resource] = &[
             f("gradingPeriods", Array, false),
             f("academicWeeks", Array, false),
         ],
-        references: &[
-            r("schoolReference", "schools", true),
-            r("schoolYearTypeReference", "schoolYearTypes", true),
-            rc("gradingPeriods", "gradingPeriodReference", "gradingPeriods"),
-        ],
+        references: &[SCHOOL_REF, SCHOOL_YEAR_REF, GRADING_PERIODS_REF],
         key_change: true,
         lookup: false,
     },
@@ -278,7 +333,7 @@ pub static V3: &[Resource] = &[
         ],
         references: &[
             r("courseReference", "courses", true),
-            r("schoolReference", "schools", true),
+            SCHOOL_REF,
             r("sessionReference", "sessions", true),
         ],
         key_change: false,
@@ -331,41 +386,14 @@ pub static V3: &[Resource] = &[
         key_change: false,
         lookup: false,
     },
-    Resource {
-        name: "studentSchoolAssociations",
-        entity: "StudentSchoolAssociation",
-        key: &[
+    student_school_associations(
+        &[
             ("entryDate", "entryDate"),
             ("schoolId", "schoolReference.schoolId"),
             ("studentUniqueId", "studentReference.studentUniqueId"),
         ],
-        fields: &[
-            f("entryDate", Date, true),
-            f(
-                "entryGradeLevelDescriptor",
-                Descriptor("GradeLevelDescriptor"),
-                true,
-            ),
-            f(
-                "entryTypeDescriptor",
-                Descriptor("EntryTypeDescriptor"),
-                false,
-            ),
-            f("exitWithdrawDate", Date, false),
-            f(
-                "exitWithdrawTypeDescriptor",
-                Descriptor("ExitWithdrawTypeDescriptor"),
-                false,
-            ),
-            f("primarySchool", Bool, false),
-        ],
-        references: &[
-            r("schoolReference", "schools", true),
-            r("studentReference", "students", true),
-        ],
-        key_change: true,
-        lookup: false,
-    },
+        true,
+    ),
     Resource {
         name: "studentSectionAssociations",
         entity: "StudentSectionAssociation",
@@ -383,10 +411,7 @@ pub static V3: &[Resource] = &[
             f("endDate", Date, false),
             f("homeroomIndicator", Bool, false),
         ],
-        references: &[
-            r("sectionReference", "sections", true),
-            r("studentReference", "students", true),
-        ],
+        references: &[SECTION_REF, STUDENT_REF],
         key_change: true,
         lookup: false,
     },
@@ -411,10 +436,7 @@ pub static V3: &[Resource] = &[
                 true,
             ),
         ],
-        references: &[
-            r("sectionReference", "sections", true),
-            r("staffReference", "staffs", true),
-        ],
+        references: &[SECTION_REF, STAFF_REF],
         key_change: false,
         lookup: false,
     },
@@ -437,19 +459,7 @@ const V2_SECTION_REF_KEY: [(&str, &str); 8] = [
 
 /// Resources of ODS/API 2.x (Data Standard 2) as the Wisconsin v2 host needs them.
 pub static V2: &[Resource] = &[
-    Resource {
-        name: "schoolYearTypes",
-        entity: "SchoolYearType",
-        key: &[("schoolYear", "schoolYear")],
-        fields: &[
-            f("schoolYear", Int, true),
-            f("schoolYearDescription", Str(50), true),
-            f("currentSchoolYear", Bool, true),
-        ],
-        references: &[],
-        key_change: false,
-        lookup: true,
-    },
+    SCHOOL_YEAR_TYPES,
     Resource {
         name: "schools",
         entity: "School",
@@ -486,19 +496,7 @@ pub static V2: &[Resource] = &[
         key_change: false,
         lookup: true,
     },
-    Resource {
-        name: "staffs",
-        entity: "Staff",
-        key: &[("staffUniqueId", "staffUniqueId")],
-        fields: &[
-            f("staffUniqueId", Str(32), true),
-            f("firstName", Str(75), true),
-            f("lastSurname", Str(75), true),
-        ],
-        references: &[],
-        key_change: false,
-        lookup: true,
-    },
+    STAFFS,
     Resource {
         name: "locations",
         entity: "Location",
@@ -511,7 +509,7 @@ pub static V2: &[Resource] = &[
             f("maximumNumberOfSeats", Int, false),
             f("optimalNumberOfSeats", Int, false),
         ],
-        references: &[r("schoolReference", "schools", true)],
+        references: &[SCHOOL_REF],
         key_change: false,
         lookup: false,
     },
@@ -520,7 +518,7 @@ pub static V2: &[Resource] = &[
         entity: "ClassPeriod",
         key: &[("schoolId", "schoolReference.schoolId"), ("name", "name")],
         fields: &[f("name", Str(20), true)],
-        references: &[r("schoolReference", "schools", true)],
+        references: &[SCHOOL_REF],
         key_change: false,
         lookup: false,
     },
@@ -539,7 +537,7 @@ pub static V2: &[Resource] = &[
             f("totalInstructionalDays", Int, true),
             f("periodSequence", Int, false),
         ],
-        references: &[r("schoolReference", "schools", true)],
+        references: &[SCHOOL_REF],
         key_change: false,
         lookup: false,
     },
@@ -559,11 +557,7 @@ pub static V2: &[Resource] = &[
             f("totalInstructionalDays", Int, true),
             f("gradingPeriods", Array, false),
         ],
-        references: &[
-            r("schoolReference", "schools", true),
-            r("schoolYearTypeReference", "schoolYearTypes", true),
-            rc("gradingPeriods", "gradingPeriodReference", "gradingPeriods"),
-        ],
+        references: &[SCHOOL_REF, SCHOOL_YEAR_REF, GRADING_PERIODS_REF],
         key_change: false,
         lookup: false,
     },
@@ -582,7 +576,7 @@ pub static V2: &[Resource] = &[
         ],
         references: &[
             r("courseReference", "courses", true),
-            r("schoolReference", "schools", true),
+            SCHOOL_REF,
             r("sessionReference", "sessions", true),
         ],
         key_change: false,
@@ -614,7 +608,7 @@ pub static V2: &[Resource] = &[
             r("classPeriodReference", "classPeriods", true),
             r("courseOfferingReference", "courseOfferings", true),
             r("locationReference", "locations", true),
-            r("schoolReference", "schools", true),
+            SCHOOL_REF,
         ],
         key_change: false,
         lookup: false,
@@ -636,41 +630,14 @@ pub static V2: &[Resource] = &[
         key_change: false,
         lookup: false,
     },
-    Resource {
-        name: "studentSchoolAssociations",
-        entity: "StudentSchoolAssociation",
-        key: &[
+    student_school_associations(
+        &[
             ("studentUniqueId", "studentReference.studentUniqueId"),
             ("schoolId", "schoolReference.schoolId"),
             ("entryDate", "entryDate"),
         ],
-        fields: &[
-            f("entryDate", Date, true),
-            f(
-                "entryGradeLevelDescriptor",
-                Descriptor("GradeLevelDescriptor"),
-                true,
-            ),
-            f(
-                "entryTypeDescriptor",
-                Descriptor("EntryTypeDescriptor"),
-                false,
-            ),
-            f("exitWithdrawDate", Date, false),
-            f(
-                "exitWithdrawTypeDescriptor",
-                Descriptor("ExitWithdrawTypeDescriptor"),
-                false,
-            ),
-            f("primarySchool", Bool, false),
-        ],
-        references: &[
-            r("schoolReference", "schools", true),
-            r("studentReference", "students", true),
-        ],
-        key_change: false,
-        lookup: false,
-    },
+        false,
+    ),
     Resource {
         name: "studentSectionAssociations",
         entity: "StudentSectionAssociation",
@@ -687,10 +654,7 @@ pub static V2: &[Resource] = &[
             ("beginDate", "beginDate"),
         ],
         fields: &[f("beginDate", Date, true), f("endDate", Date, false)],
-        references: &[
-            r("sectionReference", "sections", true),
-            r("studentReference", "students", true),
-        ],
+        references: &[SECTION_REF, STUDENT_REF],
         key_change: false,
         lookup: false,
     },
@@ -717,10 +681,7 @@ pub static V2: &[Resource] = &[
             f("beginDate", Date, false),
             f("endDate", Date, false),
         ],
-        references: &[
-            r("sectionReference", "sections", true),
-            r("staffReference", "staffs", true),
-        ],
+        references: &[SECTION_REF, STAFF_REF],
         key_change: false,
         lookup: false,
     },

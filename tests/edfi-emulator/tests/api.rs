@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ferry_edfi_emulator::fixtures::{self, descriptor};
 use ferry_edfi_emulator::{AuthFlow, Config, Emulator, ErrorStyle, Fault, Mode};
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
 /// A client; the workspace builds reqwest with rustls but no default crypto provider (its
@@ -25,16 +25,27 @@ fn start(config: Config) -> Emulator {
     emu
 }
 
+/// POSTs `form` to the token endpoint, with HTTP Basic credentials `(id, secret)` when given.
+async fn token_request(
+    c: &Client,
+    emu: &Emulator,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = c.post(format!("{}/oauth/token", emu.base_url()));
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    request.form(form).send().await.unwrap()
+}
+
 async fn token_v3(c: &Client, emu: &Emulator) -> String {
-    let r = c
-        .post(format!("{}/oauth/token", emu.base_url()))
-        .basic_auth(&emu.config().client_id, Some(&emu.config().client_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let basic = (
+        emu.config().client_id.as_str(),
+        emu.config().client_secret.as_str(),
+    );
+    let r = token_request(c, emu, Some(basic), &[("grant_type", "client_credentials")]).await;
+    let v = body_of(r, 200).await;
     v["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -89,6 +100,22 @@ async fn get(c: &Client, emu: &Emulator, token: &str, path: &str) -> reqwest::Re
         .unwrap()
 }
 
+/// Sends `request`; the response's status.
+async fn status_of(request: RequestBuilder) -> StatusCode {
+    request.send().await.unwrap().status()
+}
+
+/// Sends `request`; the response's JSON body, whatever its status.
+async fn json_of(request: RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// The JSON body of `r`, once its status is checked to be `status`.
+async fn body_of(r: reqwest::Response, status: u16) -> Value {
+    assert_eq!(r.status(), status, "{}", r.url());
+    r.json().await.unwrap()
+}
+
 fn id_of(r: &reqwest::Response) -> String {
     r.headers()["location"]
         .to_str()
@@ -121,58 +148,52 @@ async fn v3_client_credentials_flow() {
     assert!(t.chars().all(|ch| ch.is_ascii_hexdigit()));
     // Body credentials as JSON.
     let r = c.post(&url).json(&json!({"client_id": "ferry-key", "client_secret": "ferry-secret", "grant_type": "client_credentials"})).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let v = body_of(r, 200).await;
     assert_eq!(v["expires_in"], 1800);
     assert_eq!(v["token_type"], "bearer");
     // Body credentials as form.
-    let r = c
-        .post(&url)
-        .form(&[
+    let r = token_request(
+        &c,
+        &emu,
+        None,
+        &[
             ("client_id", "ferry-key"),
             ("client_secret", "ferry-secret"),
             ("grant_type", "client_credentials"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     // Wrong secret → 401 invalid_client.
-    let r = c
-        .post(&url)
-        .basic_auth("ferry-key", Some("nope"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    let r = token_request(
+        &c,
+        &emu,
+        Some(("ferry-key", "nope")),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(body_of(r, 401).await["error"], "invalid_client");
     // Wrong grant → 400 unsupported_grant_type.
-    let r = c
-        .post(&url)
-        .basic_auth("ferry-key", Some("ferry-secret"))
-        .form(&[("grant_type", "server_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"],
-        "unsupported_grant_type"
-    );
+    let r = token_request(
+        &c,
+        &emu,
+        Some(("ferry-key", "ferry-secret")),
+        &[("grant_type", "server_credentials")],
+    )
+    .await;
+    assert_eq!(body_of(r, 400).await["error"], "unsupported_grant_type");
     // Header and body credentials → 400 invalid_client.
-    let r = c
-        .post(&url)
-        .basic_auth("ferry-key", Some("ferry-secret"))
-        .form(&[
+    let r = token_request(
+        &c,
+        &emu,
+        Some(("ferry-key", "ferry-secret")),
+        &[
             ("grant_type", "client_credentials"),
             ("client_id", "ferry-key"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+        ],
+    )
+    .await;
+    assert_eq!(body_of(r, 400).await["error"], "invalid_client");
     // Data access: none, bogus, good.
     let r = c
         .get(format!("{}/schools", emu.data_url()))
@@ -181,13 +202,11 @@ async fn v3_client_credentials_flow() {
         .unwrap();
     assert_eq!(r.status(), 401);
     let r = get(&c, &emu, "0123456789abcdef0123456789abcdef", "schools").await;
-    assert_eq!(r.status(), 401);
-    let body: Value = r.json().await.unwrap();
+    let body = body_of(r, 401).await;
     assert_eq!(body["type"], "urn:ed-fi:api:security:authentication");
     let r = get(&c, &emu, &t, "schools").await;
-    assert_eq!(r.status(), 200);
     assert_eq!(
-        r.json::<Value>().await.unwrap().as_array().unwrap().len(),
+        body_of(r, 200).await.as_array().unwrap().len(),
         fixtures::V3_SCHOOLS.len()
     );
     assert_eq!(emu.tokens_issued(), 3);
@@ -221,10 +240,9 @@ async fn v2_authorization_code_flow() {
         ("Grant_type", "authorization_code"),
     ];
     let url = format!("{}/oauth/token", emu.base_url());
-    assert_eq!(c.post(&url).form(&form).send().await.unwrap().status(), 200);
+    assert_eq!(status_of(c.post(&url).form(&form)).await, 200);
     let r = c.post(&url).form(&form).send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(body_of(r, 400).await["error"], "invalid_grant");
     // Unknown client at authorize, bad secret at token, client_credentials not offered.
     let r = c
         .post(format!("{}/oauth/authorize", emu.base_url()))
@@ -233,38 +251,34 @@ async fn v2_authorization_code_flow() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let r = c
-        .post(&url)
-        .form(&[
+    let r = token_request(
+        &c,
+        &emu,
+        None,
+        &[
             ("Client_id", "ferry-key"),
             ("Client_secret", "bad"),
             ("Code", "x"),
             ("Grant_type", "authorization_code"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 401);
-    let r = c
-        .post(&url)
-        .basic_auth("ferry-key", Some("ferry-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"],
-        "unsupported_grant_type"
-    );
+    let r = token_request(
+        &c,
+        &emu,
+        Some(("ferry-key", "ferry-secret")),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(body_of(r, 400).await["error"], "unsupported_grant_type");
     // Unauthenticated v2 data request: legacy message body.
     let r = c
         .get(format!("{}/schools", emu.data_url()))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401);
-    assert!(r.json::<Value>().await.unwrap()["message"].is_string());
+    assert!(body_of(r, 401).await["message"].is_string());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -278,8 +292,7 @@ async fn token_expiry_revocation_and_limit() {
     assert_eq!(get(&c, &emu, &t, "schools").await.status(), 200);
     tokio::time::sleep(Duration::from_millis(800)).await;
     let expired = get(&c, &emu, &t, "schools").await;
-    assert_eq!(expired.status(), 401);
-    let expired: Value = expired.json().await.unwrap();
+    let expired = body_of(expired, 401).await;
     let unknown: Value = get(&c, &emu, "ffffffffffffffffffffffffffffffff", "schools")
         .await
         .json()
@@ -295,16 +308,15 @@ async fn token_expiry_revocation_and_limit() {
     // Limit: two live tokens, the third → 429.
     let _a = token_v3(&c, &emu).await;
     let _b = token_v3(&c, &emu).await;
-    let r = c
-        .post(format!("{}/oauth/token", emu.base_url()))
-        .basic_auth("ferry-key", Some("ferry-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 429);
+    let r = token_request(
+        &c,
+        &emu,
+        Some(("ferry-key", "ferry-secret")),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
     assert_eq!(
-        r.json::<Value>().await.unwrap()["type"],
+        body_of(r, 429).await["type"],
         "urn:ed-fi:api:security:authentication:too-many-tokens"
     );
 }
@@ -355,40 +367,31 @@ async fn upsert_get_etag_and_verbs() {
     let mut with_id = loc.clone();
     with_id["id"] = json!(v["id"]);
     let r = post(&c, &emu, &t, "locations", &with_id).await;
-    assert_eq!(r.status(), 400);
     assert!(
-        r.json::<Value>().await.unwrap()["detail"]
+        body_of(r, 400).await["detail"]
             .as_str()
             .unwrap()
             .contains("'id' property")
     );
     assert_eq!(
-        c.post(&location)
-            .bearer_auth(&t)
-            .json(&loc)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(c.post(&location).bearer_auth(&t).json(&loc)).await,
         405
     );
     assert_eq!(
-        c.put(format!("{}/locations", emu.data_url()))
-            .bearer_auth(&t)
-            .json(&loc)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(
+            c.put(format!("{}/locations", emu.data_url()))
+                .bearer_auth(&t)
+                .json(&loc)
+        )
+        .await,
         405
     );
     assert_eq!(
-        c.delete(format!("{}/locations", emu.data_url()))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(
+            c.delete(format!("{}/locations", emu.data_url()))
+                .bearer_auth(&t)
+        )
+        .await,
         405
     );
     // PUT with a stale If-Match → 412; a good PUT → 204.
@@ -402,13 +405,7 @@ async fn upsert_get_etag_and_verbs() {
         .unwrap();
     assert_eq!(r.status(), 412);
     assert_eq!(
-        c.put(&location)
-            .bearer_auth(&t)
-            .json(&loc)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(c.put(&location).bearer_auth(&t).json(&loc)).await,
         204
     );
     assert_eq!(emu.items("locations")[0]["maximumNumberOfSeats"], 30);
@@ -446,8 +443,7 @@ async fn validation_errors_in_both_styles() {
         let t = token_v3(&c, &emu).await;
         let bad = json!({"studentUniqueId": "S1", "firstName": "x".repeat(76), "lastSurname": "", "birthDate": "2010-13-01"});
         let r = post(&c, &emu, &t, "students", &bad).await;
-        assert_eq!(r.status(), 400);
-        let v: Value = r.json().await.unwrap();
+        let v = body_of(r, 400).await;
         let errors = match style {
             ErrorStyle::ProblemDetails => {
                 assert_eq!(
@@ -523,8 +519,7 @@ async fn references_and_descriptors() {
     );
     // Unresolved student → 409.
     let r = post(&c, &emu, &t, "studentSchoolAssociations", &ssa(&cfg, "S1")).await;
-    assert_eq!(r.status(), 409);
-    let v: Value = r.json().await.unwrap();
+    let v = body_of(r, 409).await;
     assert_eq!(
         v["type"],
         "urn:ed-fi:api:data-conflict:unresolved-reference"
@@ -544,9 +539,8 @@ async fn references_and_descriptors() {
         &ssa(&cfg, "S1"),
     )
     .await;
-    assert_eq!(r.status(), 400);
     assert_eq!(
-        r.json::<Value>().await.unwrap()["message"],
+        body_of(r, 400).await["message"],
         "Validation of 'StudentSchoolAssociation' failed. Student reference could not be resolved."
     );
     let r = post(
@@ -557,9 +551,8 @@ async fn references_and_descriptors() {
         &json!({"schoolReference": {"schoolId": 42}, "classroomIdentificationCode": "1"}),
     )
     .await;
-    assert_eq!(r.status(), 409);
     assert!(
-        r.json::<Value>().await.unwrap()["message"]
+        body_of(r, 409).await["message"]
             .as_str()
             .unwrap()
             .contains("'school'")
@@ -585,8 +578,7 @@ async fn delete_respects_dependents() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 409);
-    let v: Value = r.json().await.unwrap();
+    let v = body_of(r, 409).await;
     assert_eq!(
         v["type"],
         "urn:ed-fi:api:data-conflict:dependent-item-exists"
@@ -598,30 +590,19 @@ async fn delete_respects_dependents() {
             .contains("'StudentSchoolAssociation'")
     );
     assert_eq!(
-        c.delete(url("studentSchoolAssociations", &a_id))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(
+            c.delete(url("studentSchoolAssociations", &a_id))
+                .bearer_auth(&t)
+        )
+        .await,
         204
     );
     assert_eq!(
-        c.delete(url("students", &st_id))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(c.delete(url("students", &st_id)).bearer_auth(&t)).await,
         204
     );
     assert_eq!(
-        c.delete(url("students", &st_id))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(c.delete(url("students", &st_id)).bearer_auth(&t)).await,
         404
     );
     assert!(emu.items("students").is_empty());
@@ -637,8 +618,7 @@ async fn paging_counts_and_filters() {
     let c = client();
     let t = token_v3(&c, &emu).await;
     let r = get(&c, &emu, &t, "students?limit=501").await;
-    assert_eq!(r.status(), 400);
-    let v: Value = r.json().await.unwrap();
+    let v = body_of(r, 400).await;
     assert_eq!(
         v["type"],
         "urn:ed-fi:api:bad-request:parameter-validation-failed"
@@ -729,13 +709,13 @@ async fn fault_injection() {
         Fault::respond("POST", "oauth/token", 500).times(1),
         Fault::drop_connection("GET", "schools").times(1),
     ]);
-    let r = c
-        .post(format!("{}/oauth/token", emu.base_url()))
-        .basic_auth("ferry-key", Some("ferry-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let r = token_request(
+        &c,
+        &emu,
+        Some(("ferry-key", "ferry-secret")),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
     assert_eq!(r.status(), 500);
     assert!(r.headers().get("retry-after").is_none());
     let fresh = client();
@@ -775,23 +755,9 @@ async fn journal_records_order_and_keys() {
     assert_eq!(j[0].body.as_ref().unwrap()["firstName"], "Ann");
     assert!(j[0].authorization);
     assert_eq!(j[2].path, "/data/v3/ed-fi/students?studentUniqueId=S1");
-    let over_http: Value = c
-        .get(format!("{}/_emulator/journal", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let over_http = json_of(c.get(format!("{}/_emulator/journal", emu.base_url()))).await;
     assert_eq!(over_http.as_array().unwrap().len(), 3);
-    let store: Value = c
-        .get(format!("{}/_emulator/store/students", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let store = json_of(c.get(format!("{}/_emulator/store/students", emu.base_url()))).await;
     assert_eq!(store[0]["studentUniqueId"], "S1");
     emu.clear_journal();
     assert!(emu.journal().is_empty());
@@ -949,8 +915,7 @@ async fn v3_write_set_and_key_changes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
-    let v: Value = r.json().await.unwrap();
+    let v = body_of(r, 400).await;
     assert_eq!(
         v["type"],
         "urn:ed-fi:api:bad-request:data-validation-failed:key-change-not-supported"
@@ -1038,8 +1003,7 @@ async fn v2_write_set_and_year_isolation() {
         &json!({"schoolReference": {"schoolId": s}, "name": "x".repeat(21)}),
     )
     .await;
-    assert_eq!(r.status(), 400);
-    assert!(r.json::<Value>().await.unwrap()["modelState"]["$.name"].is_array());
+    assert!(body_of(r, 400).await["modelState"]["$.name"].is_array());
     // Namespaced descriptor form is accepted too; unknown code is not.
     let ns = fixtures::descriptor_namespace(emu.config(), "GradeLevelDescriptor");
     let mut e = bodies[7].1.clone();
@@ -1065,26 +1029,12 @@ async fn v2_write_set_and_year_isolation() {
         emu.data_url(),
         sec["id"].as_str().unwrap()
     );
-    assert_eq!(
-        c.delete(&sec_url)
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        409
-    );
+    assert_eq!(status_of(c.delete(&sec_url).bearer_auth(&t)).await, 409);
     let mut changed = bodies[5].1.clone();
     changed["uniqueSectionCode"] = json!("99999");
     changed["mediumOfInstructionType"] = json!("Televised");
     assert_eq!(
-        c.put(&sec_url)
-            .bearer_auth(&t)
-            .json(&changed)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(c.put(&sec_url).bearer_auth(&t).json(&changed)).await,
         204
     );
     let after = &emu.items("sections")[0];
@@ -1129,15 +1079,7 @@ async fn v3_links_metadata_year_route_and_misc_verbs() {
     assert_eq!(r.status(), 201);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     // Reference links in GET output; echoing them back in a PUT is harmless.
-    let v: Value = c
-        .get(&location)
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = json_of(c.get(&location).bearer_auth(&t)).await;
     assert_eq!(v["schoolReference"]["link"]["rel"], "School");
     assert!(
         v["schoolReference"]["link"]["href"]
@@ -1146,13 +1088,7 @@ async fn v3_links_metadata_year_route_and_misc_verbs() {
             .starts_with("/ed-fi/schools/")
     );
     assert_eq!(
-        c.put(&location)
-            .bearer_auth(&t)
-            .json(&v)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(c.put(&location).bearer_auth(&t).json(&v)).await,
         204
     );
     assert!(
@@ -1168,19 +1104,12 @@ async fn v3_links_metadata_year_route_and_misc_verbs() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 412);
     assert_eq!(
-        r.json::<Value>().await.unwrap()["type"],
+        body_of(r, 412).await["type"],
         "urn:ed-fi:api:optimistic-lock-failed"
     );
     assert_eq!(
-        c.patch(&location)
-            .bearer_auth(&t)
-            .json(&v)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(c.patch(&location).bearer_auth(&t).json(&v)).await,
         405
     );
     // The unscoped route is not served in year-specific mode.
@@ -1192,26 +1121,12 @@ async fn v3_links_metadata_year_route_and_misc_verbs() {
         .unwrap();
     assert_eq!(r.status(), 404);
     // Discovery and dependencies.
-    let v: Value = c
-        .get(format!("{}/", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = json_of(c.get(format!("{}/", emu.base_url()))).await;
     assert_eq!(
         v["urls"]["oauth"],
         format!("{}/oauth/token", emu.base_url())
     );
-    let deps: Value = c
-        .get(format!("{}/metadata/data/v3/dependencies", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let deps = json_of(c.get(format!("{}/metadata/data/v3/dependencies", emu.base_url()))).await;
     let order = |r: &str| {
         deps.as_array()
             .unwrap()

@@ -43,7 +43,12 @@ fn config_for(emulator: &Emulator) -> ApiConfig {
 }
 
 fn api_for(emulator: &Emulator) -> Api {
-    Api::new(config_for(emulator), Arc::new(AtomicBool::new(false))).expect("client")
+    api_with(config_for(emulator))
+}
+
+/// A client for `config` that is never cancelled.
+fn api_with(config: ApiConfig) -> Api {
+    Api::new(config, Arc::new(AtomicBool::new(false))).expect("client")
 }
 
 fn requests(emulator: &Emulator, method: &str, resource: &str) -> Vec<Request> {
@@ -52,6 +57,32 @@ fn requests(emulator: &Emulator, method: &str, resource: &str) -> Vec<Request> {
         .into_iter()
         .filter(|r| r.method == method && r.resource.as_deref() == Some(resource))
         .collect()
+}
+
+/// The status of each `method` request on `resource`, in order.
+fn statuses(emulator: &Emulator, method: &str, resource: &str) -> Vec<u16> {
+    requests(emulator, method, resource)
+        .iter()
+        .map(|r| r.status)
+        .collect()
+}
+
+/// The path (with query) of each GET of `resource`, in order.
+fn get_paths(emulator: &Emulator, resource: &str) -> Vec<String> {
+    requests(emulator, "GET", resource)
+        .into_iter()
+        .map(|r| r.path)
+        .collect()
+}
+
+/// Posts the new location `room` of [`SCHOOL`], checks that the host created it, and returns
+/// its id (from the `Location` header).
+fn post_location(api: &Api, room: &str) -> String {
+    let posted = api
+        .post(Resource::Locations, &location(SCHOOL, room))
+        .expect("location posted");
+    assert!(posted.created);
+    posted.id.expect("Location header")
 }
 
 fn location(school: i64, room: &str) -> Value {
@@ -133,7 +164,7 @@ fn bad_secret_is_a_clear_error_without_the_secret() {
     let emulator = start(Config::v3());
     let mut config = config_for(&emulator);
     config.client_secret = "Wr0ng-S3cret-xyz".to_owned();
-    let api = Api::new(config, Arc::new(AtomicBool::new(false))).unwrap();
+    let api = api_with(config);
     let error = api.get_all(Resource::Schools).unwrap_err();
     let shown = error.to_string();
     assert!(matches!(error, ApiError::Unauthorized(_)), "{error:?}");
@@ -185,11 +216,7 @@ fn revoked_token_is_refreshed_once_then_the_request_succeeds() {
     emulator.revoke_tokens();
     assert_eq!(api.get_all(Resource::Schools).unwrap().len(), 2);
     assert_eq!(emulator.tokens_issued(), 2);
-    let statuses: Vec<u16> = requests(&emulator, "GET", "schools")
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [200, 401, 200]);
+    assert_eq!(statuses(&emulator, "GET", "schools"), [200, 401, 200]);
     let stats = api.stats();
     assert_eq!((stats.token_fetches, stats.reauthentications), (2, 1));
     assert_eq!(stats.retries, 0, "a refused token is not a retry");
@@ -241,12 +268,8 @@ fn pages_with_limit_until_a_short_page() {
     codes.sort_unstable();
     codes.dedup();
     assert_eq!(codes.len(), 1203, "no item read twice");
-    let paths: Vec<String> = requests(&emulator, "GET", "locations")
-        .into_iter()
-        .map(|r| r.path)
-        .collect();
     assert_eq!(
-        paths,
+        get_paths(&emulator, "locations"),
         [
             "/data/v3/ed-fi/locations?offset=0&limit=500",
             "/data/v3/ed-fi/locations?offset=500&limit=500",
@@ -262,14 +285,10 @@ fn v2_paging_sends_limit_despite_the_hosts_default_of_25() {
     emulator.seed("locations", rooms);
     let mut config = config_for(&emulator);
     config.page_size = 50;
-    let api = Api::new(config, Arc::new(AtomicBool::new(false))).unwrap();
+    let api = api_with(config);
     assert_eq!(api.get_all(Resource::Locations).unwrap().len(), 60);
-    let paths: Vec<String> = requests(&emulator, "GET", "locations")
-        .into_iter()
-        .map(|r| r.path)
-        .collect();
     assert_eq!(
-        paths,
+        get_paths(&emulator, "locations"),
         [
             "/api/v2.0/2025/locations?offset=0&limit=50",
             "/api/v2.0/2025/locations?offset=50&limit=50",
@@ -328,11 +347,7 @@ fn post_creates_then_updates_with_the_id_from_location() {
 fn delete_then_delete_again_is_already_gone() {
     let emulator = start(Config::v3());
     let api = api_for(&emulator);
-    let id = api
-        .post(Resource::Locations, &location(SCHOOL, "201"))
-        .unwrap()
-        .id
-        .unwrap();
+    let id = post_location(&api, "201");
     assert_eq!(
         api.delete(Resource::Locations, &id).unwrap(),
         Deleted::Deleted
@@ -342,22 +357,14 @@ fn delete_then_delete_again_is_already_gone() {
         api.delete(Resource::Locations, &id).unwrap(),
         Deleted::AlreadyGone
     );
-    let statuses: Vec<u16> = requests(&emulator, "DELETE", "locations")
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [204, 404]);
+    assert_eq!(statuses(&emulator, "DELETE", "locations"), [204, 404]);
 }
 
 #[test]
 fn put_replaces_by_id() {
     let emulator = start(Config::v3());
     let api = api_for(&emulator);
-    let id = api
-        .post(Resource::Locations, &location(SCHOOL, "301"))
-        .unwrap()
-        .id
-        .unwrap();
+    let id = post_location(&api, "301");
     let mut body = location(SCHOOL, "301");
     body["optimalNumberOfSeats"] = json!(12);
     api.put(Resource::Locations, &id, &body).unwrap();
@@ -382,11 +389,7 @@ fn retry_after_is_honoured() {
     ]);
     let api = api_for(&emulator);
     let started = Instant::now();
-    assert!(
-        api.post(Resource::Locations, &location(SCHOOL, "401"))
-            .unwrap()
-            .created
-    );
+    post_location(&api, "401");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "{:?}",
@@ -406,16 +409,8 @@ fn service_unavailable_twice_then_success() {
     let emulator = start(Config::v3());
     emulator.set_faults(vec![Fault::respond("POST", "locations", 503).times(2)]);
     let api = api_for(&emulator);
-    assert!(
-        api.post(Resource::Locations, &location(SCHOOL, "501"))
-            .unwrap()
-            .created
-    );
-    let statuses: Vec<u16> = requests(&emulator, "POST", "locations")
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [503, 503, 201]);
+    post_location(&api, "501");
+    assert_eq!(statuses(&emulator, "POST", "locations"), [503, 503, 201]);
     let stats = api.stats();
     assert_eq!((stats.posts, stats.retries, stats.token_fetches), (3, 2, 1));
 }
@@ -443,7 +438,7 @@ fn stall_beyond_the_timeout_is_retried() {
     emulator.set_faults(vec![Fault::stall("GET", "schools", 1500).times(1)]);
     let mut config = config_for(&emulator);
     config.timeout = Duration::from_millis(500);
-    let api = Api::new(config, Arc::new(AtomicBool::new(false))).unwrap();
+    let api = api_with(config);
     let started = Instant::now();
     assert_eq!(api.get_all(Resource::Schools).unwrap().len(), 2);
     assert!(started.elapsed() >= Duration::from_millis(500));
@@ -639,7 +634,7 @@ fn https_uses_rustls_with_ring() {
     // Nothing listens on port 1: the point is that an https client builds and fails cleanly.
     let mut config = ApiConfig::new(Standard::Ds5, "https://127.0.0.1:1/", 2025, "k", "s");
     config.max_attempts = 1;
-    let api = Api::new(config, Arc::new(AtomicBool::new(false))).unwrap();
+    let api = api_with(config);
     assert_eq!(api.config().base_url, "https://127.0.0.1:1");
     let error = api.get_all(Resource::Schools).unwrap_err();
     let ApiError::Exhausted { attempts: 1, last } = &error else {

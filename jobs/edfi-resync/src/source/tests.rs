@@ -4,12 +4,12 @@
 //!
 //! PostgreSQL comes from `FERRY_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); each test makes its own schema, reaches it through
-//! the URL's `options=-c search_path=...`, and drops it when done.
+//! the URL's `options=-c search_path=...`, and drops it when done ([`TestDb`]).
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use ferry_sis::{Backend, Sis};
+use ferry_sis::Backend;
+use ferry_sis::testing::TestDb;
 use serde_json::Value;
 
 use super::*;
@@ -17,84 +17,21 @@ use crate::body::{self, BodyOptions, canonical_key};
 use crate::model::{self, Resource, Standard};
 use crate::transform::{self, Rules};
 
-const DATABASE_URL_VAR: &str = "FERRY_TEST_DATABASE_URL";
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const SQLITE_SCHEMA: &str = include_str!("../../fixtures/source-sqlite.sql");
 const POSTGRES_SCHEMA: &str = include_str!("../../fixtures/source-postgres.sql");
 const SAMPLE_DATA: &str = include_str!("../../fixtures/sample-data.sql");
 const LOOKUPS: &str = include_str!("../../fixtures/lookups.json");
 
-struct TestDb {
-    url: String,
-    backend: Backend,
-    _dir: Option<tempfile::TempDir>,
-    schema: Option<String>,
-}
-
-impl TestDb {
-    fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("sis.db").display());
-        let db = TestDb {
-            url,
-            backend: Backend::Sqlite,
-            _dir: Some(dir),
-            schema: None,
-        };
-        db.run(&[SQLITE_SCHEMA, SAMPLE_DATA]);
-        db
-    }
-
-    fn postgres() -> TestDb {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let schema = format!(
-            "edfi_source_t_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let base = base_url();
-        let mut admin = Sis::connect(&base, None)
-            .unwrap_or_else(|e| panic!("PostgreSQL source tests: {e} (set {DATABASE_URL_VAR})"));
-        let mut tx = admin.transaction().expect("begin");
-        tx.batch(&format!("CREATE SCHEMA {schema}"))
-            .expect("create schema");
-        tx.commit().expect("commit");
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let db = TestDb {
-            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-            backend: Backend::Postgres,
-            _dir: None,
-            schema: Some(schema),
-        };
-        db.run(&[POSTGRES_SCHEMA, SAMPLE_DATA]);
-        db
-    }
-
-    fn run(&self, scripts: &[&str]) {
-        let mut sis = Sis::connect(&self.url, None).expect("connect");
-        assert_eq!(sis.backend(), self.backend);
-        let mut tx = sis.transaction().expect("begin");
-        for script in scripts {
-            tx.batch(script).expect("script runs");
-        }
-        tx.commit().expect("commit");
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(schema) = &self.schema
-            && let Ok(mut admin) = Sis::connect(&base_url(), None)
-            && let Ok(mut tx) = admin.transaction()
-        {
-            let _ = tx.batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            let _ = tx.commit();
-        }
-    }
-}
-
-fn base_url() -> String {
-    std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
+/// A fresh database on `backend` holding the shipped schema and sample data; dropping it removes
+/// the SQLite file or the PostgreSQL schema.
+fn fixture(backend: Backend) -> TestDb {
+    let db = TestDb::new(backend, "edfi_source_t");
+    let schema = match backend {
+        Backend::Sqlite => SQLITE_SCHEMA,
+        Backend::Postgres => POSTGRES_SCHEMA,
+    };
+    db.run(&[schema, SAMPLE_DATA]);
+    db
 }
 
 fn rules() -> Rules {
@@ -249,7 +186,7 @@ fn expected(standard: Standard) -> BTreeMap<Resource, usize> {
 }
 
 fn check_fixture(db: &TestDb) {
-    let source = read_database(&db.url, None).expect("the fixture reads");
+    let source = read_database(db.url(), None).expect("the fixture reads");
     let rows: Vec<usize> = source.counts().iter().map(|(_, n)| *n).collect();
     assert_eq!(
         rows,
@@ -261,43 +198,43 @@ fn check_fixture(db: &TestDb) {
         assert_eq!(counts(&records), expected(standard), "{standard:?}");
     }
     // Read-only: the transaction was rolled back and nothing changed.
-    let again = read_database(&db.url, None).expect("reads again");
+    let again = read_database(db.url(), None).expect("reads again");
     assert_eq!(again, source);
 }
 
 #[test]
 fn sqlite_fixture_reads_and_builds_every_record() {
-    check_fixture(&TestDb::sqlite());
+    check_fixture(&fixture(Backend::Sqlite));
 }
 
 #[test]
 fn postgres_fixture_reads_and_builds_every_record() {
-    check_fixture(&TestDb::postgres());
+    check_fixture(&fixture(Backend::Postgres));
 }
 
 #[test]
 fn both_backends_read_the_same_rows() {
-    let a = read_database(&TestDb::sqlite().url, None).expect("sqlite");
-    let b = read_database(&TestDb::postgres().url, None).expect("postgres");
+    let a = read_database(fixture(Backend::Sqlite).url(), None).expect("sqlite");
+    let b = read_database(fixture(Backend::Postgres).url(), None).expect("postgres");
     assert_eq!(a, b);
 }
 
 #[test]
 fn bad_values_name_relation_row_column_and_value() {
-    for db in [TestDb::sqlite(), TestDb::postgres()] {
+    for db in [fixture(Backend::Sqlite), fixture(Backend::Postgres)] {
         db.run(&["UPDATE edfi_sessions SET structure_name = '  ' \
                   WHERE term_name = 'Term 2' AND school_id = 255901044"]);
-        let err = read_database(&db.url, None).expect_err("blank structure name");
+        let err = read_database(db.url(), None).expect_err("blank structure name");
         let text = err.to_string();
         assert!(text.contains("edfi_sessions"), "{text}");
         assert!(text.contains("school_id=255901044"), "{text}");
         assert!(text.contains("structure_name = \"  \""), "{text}");
     }
-    let db = TestDb::sqlite();
+    let db = fixture(Backend::Sqlite);
     db.run(&[
         "UPDATE edfi_students SET birth_date = '2010-13-45' WHERE student_unique_id = '1000000003'",
     ]);
-    let err = read_database(&db.url, None).expect_err("bad date");
+    let err = read_database(db.url(), None).expect_err("bad date");
     match err {
         EdfiError::Malformed {
             relation,
@@ -316,9 +253,9 @@ fn bad_values_name_relation_row_column_and_value() {
 
 #[test]
 fn a_missing_relation_is_a_sis_error() {
-    let db = TestDb::sqlite();
+    let db = fixture(Backend::Sqlite);
     db.run(&["DROP TABLE edfi_staff_section_associations"]);
-    let err = read_database(&db.url, None).expect_err("missing relation");
+    let err = read_database(db.url(), None).expect_err("missing relation");
     assert!(matches!(err, EdfiError::Sis { .. }), "{err:?}");
     assert!(
         err.to_string().contains("edfi_staff_section_associations"),

@@ -3,19 +3,15 @@
 //!
 //! PostgreSQL comes from `FERRY_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); each test makes its own schema, reaches it through
-//! the URL's `options=-c search_path=...`, and drops it when done, passed or failed.
-
-use std::sync::atomic::{AtomicU32, Ordering};
+//! the URL's `options=-c search_path=...`, and drops it when done, passed or failed ([`TestDb`]).
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use ferry_sis::{Backend, Sis};
+use ferry_sis::Backend;
+use ferry_sis::testing::TestDb;
 
 use super::*;
 use crate::record::{Dtg, Header, LoadFile};
 use crate::write::load_file_bytes;
-
-const DATABASE_URL_VAR: &str = "FERRY_TEST_DATABASE_URL";
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 const SQLITE_SCHEMA: &str = include_str!("../../fixtures/source-sqlite.sql");
 const POSTGRES_SCHEMA: &str = include_str!("../../fixtures/source-postgres.sql");
@@ -45,97 +41,28 @@ fn expected_file() -> String {
     SPEC_EXAMPLE_LOAD_FILE.replacen(header_end, "\"YED\",\"0130\"\r\n", 1)
 }
 
-/// One test's database, created from the fixture and sample data; dropping it removes the
-/// SQLite file or the PostgreSQL schema.
-struct TestDb {
-    url: String,
-    backend: Backend,
-    _dir: Option<tempfile::TempDir>,
-    schema: Option<String>,
-}
-
-impl TestDb {
-    fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("sis.db").display());
-        let db = TestDb {
-            url,
-            backend: Backend::Sqlite,
-            _dir: Some(dir),
-            schema: None,
-        };
-        db.run(&[SQLITE_SCHEMA, SAMPLE_DATA]);
-        db
-    }
-
-    fn postgres() -> TestDb {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let schema = format!(
-            "ises_source_t_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let base = postgres_base_url();
-        let mut admin = Sis::connect(&base, None).unwrap_or_else(|e| {
-            panic!("PostgreSQL half of the source tests: {e} (set {DATABASE_URL_VAR})")
-        });
-        let mut tx = admin.transaction().expect("begin");
-        tx.batch(&format!("CREATE SCHEMA {schema}"))
-            .expect("create schema");
-        tx.commit().expect("commit");
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let db = TestDb {
-            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-            backend: Backend::Postgres,
-            _dir: None,
-            schema: Some(schema),
-        };
-        db.run(&[POSTGRES_SCHEMA, SAMPLE_DATA]);
-        db
-    }
-
-    fn connect(&self) -> Sis {
-        let sis = Sis::connect(&self.url, None).expect("connect to the test database");
-        assert_eq!(sis.backend(), self.backend);
-        sis
-    }
-
-    /// Runs SQL scripts and commits them.
-    fn run(&self, scripts: &[&str]) {
-        let mut sis = self.connect();
-        let mut tx = sis.transaction().expect("begin");
-        for script in scripts {
-            tx.batch(script).expect("script runs");
-        }
-        tx.commit().expect("commit");
-    }
-
-    fn read(&self, district: &str, school: &str) -> Result<Source, IsesError> {
-        let mut sis = self.connect();
-        let mut tx = sis.transaction().expect("begin");
-        read(&mut tx, district, school)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(schema) = &self.schema
-            && let Ok(mut admin) = Sis::connect(&postgres_base_url(), None)
-            && let Ok(mut tx) = admin.transaction()
-        {
-            let _ = tx.batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            let _ = tx.commit();
-        }
-    }
-}
-
-fn postgres_base_url() -> String {
-    std::env::var(DATABASE_URL_VAR).unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
+/// A fresh database on `backend` created from the fixture and sample data; dropping it removes
+/// the SQLite file or the PostgreSQL schema.
+fn fixture(backend: Backend) -> TestDb {
+    let db = TestDb::new(backend, "ises_source_t");
+    let schema = match backend {
+        Backend::Sqlite => SQLITE_SCHEMA,
+        Backend::Postgres => POSTGRES_SCHEMA,
+    };
+    db.run(&[schema, SAMPLE_DATA]);
+    db
 }
 
 /// A fresh fixture database on each backend.
 fn both() -> [TestDb; 2] {
-    [TestDb::sqlite(), TestDb::postgres()]
+    [fixture(Backend::Sqlite), fixture(Backend::Postgres)]
+}
+
+/// [`read`] in a transaction of its own on `db`.
+fn read_db(db: &TestDb, district: &str, school: &str) -> Result<Source, IsesError> {
+    let mut sis = db.connect();
+    let mut tx = sis.transaction().expect("begin");
+    read(&mut tx, district, school)
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -240,19 +167,19 @@ fn load_file_text(source: Source) -> String {
 #[test]
 fn sample_data_reads_back_as_the_spec_example_records() {
     for db in both() {
-        let source = db.read("0130", ALL_SCHOOLS).expect("reads");
-        assert_eq!(sorted(source), sample_records(), "{}", db.backend);
+        let source = read_db(&db, "0130", ALL_SCHOOLS).expect("reads");
+        assert_eq!(sorted(source), sample_records(), "{}", db.backend());
     }
 }
 
 #[test]
 fn sample_data_rebuilds_the_spec_example_load_file_exactly() {
     for db in both() {
-        let source = db.read("0130", ALL_SCHOOLS).expect("reads");
-        assert_eq!(load_file_text(source), expected_file(), "{}", db.backend);
+        let source = read_db(&db, "0130", ALL_SCHOOLS).expect("reads");
+        assert_eq!(load_file_text(source), expected_file(), "{}", db.backend());
         // The school file of school 0002 holds the same records.
-        let source = db.read("130", "2").expect("reads");
-        assert_eq!(load_file_text(source), expected_file(), "{}", db.backend);
+        let source = read_db(&db, "130", "2").expect("reads");
+        assert_eq!(load_file_text(source), expected_file(), "{}", db.backend());
     }
 }
 
@@ -268,27 +195,27 @@ fn one_school_reads_only_its_incidents_and_their_removals() {
                   VALUES ('S4-1', 'R9', '2008', 'IS', '2008-01-16', 2.5)",
         ]);
 
-        let school2 = sorted(db.read("0130", "0002").expect("reads school 0002"));
-        assert_eq!(school2, sample_records(), "{}", db.backend);
+        let school2 = sorted(read_db(&db, "0130", "0002").expect("reads school 0002"));
+        assert_eq!(school2, sample_records(), "{}", db.backend());
 
-        let school4 = db.read("0130", "4").expect("reads school 0004");
-        assert_eq!(school4.incidents.len(), 1, "{}", db.backend);
+        let school4 = read_db(&db, "0130", "4").expect("reads school 0004");
+        assert_eq!(school4.incidents.len(), 1, "{}", db.backend());
         let only = &school4.incidents[0];
         assert_eq!(only.incident_key, "S4-1");
         assert_eq!(only.school_code, "0004", "trimmed");
         assert_eq!(only.enroll_date, None);
         assert_eq!(only.incident_date, Some(date(2008, 1, 15)));
-        assert_eq!(school4.removals.len(), 1, "{}", db.backend);
+        assert_eq!(school4.removals.len(), 1, "{}", db.backend());
         assert_eq!(school4.removals[0].removal_id.as_deref(), Some("R9"));
         assert_eq!(school4.removals[0].days_removed_current_term, 2.5);
         assert_eq!(school4.removals[0].prim_disab, None);
 
-        let none = db.read("0130", "0005").expect("reads school 0005");
-        assert_eq!(none, Source::default(), "{}", db.backend);
+        let none = read_db(&db, "0130", "0005").expect("reads school 0005");
+        assert_eq!(none, Source::default(), "{}", db.backend());
 
-        let all = db.read("0130", ALL_SCHOOLS).expect("reads all");
-        assert_eq!(all.incidents.len(), 3, "{}", db.backend);
-        assert_eq!(all.removals.len(), 4, "{}", db.backend);
+        let all = read_db(&db, "0130", ALL_SCHOOLS).expect("reads all");
+        assert_eq!(all.incidents.len(), 3, "{}", db.backend());
+        assert_eq!(all.removals.len(), 4, "{}", db.backend());
     }
 }
 
@@ -300,7 +227,7 @@ fn a_row_of_another_district_is_an_error_naming_it() {
                   year_incident, wsn_id) VALUES ('X-1', '0131', '0002', '2008', '1')",
         ]);
         for school in [ALL_SCHOOLS, "0002", "0009"] {
-            let err = db.read("0130", school).expect_err("another district");
+            let err = read_db(&db, "0130", school).expect_err("another district");
             assert!(
                 matches!(
                     &err,
@@ -308,7 +235,7 @@ fn a_row_of_another_district_is_an_error_naming_it() {
                         if incident_key == "X-1" && district == "0131" && expected == "0130"
                 ),
                 "{}: {err:?}",
-                db.backend
+                db.backend()
             );
             let message = err.to_string();
             assert!(
@@ -327,7 +254,7 @@ fn a_removal_without_its_incident_is_an_error_naming_it() {
                   removal_type, removal_start_date, days_removed_current_term) \
                   VALUES ('GONE-7', 'R1', '2008', 'OS', '2008-02-01', 1.0)",
         ]);
-        let err = db.read("0130", ALL_SCHOOLS).expect_err("orphan removal");
+        let err = read_db(&db, "0130", ALL_SCHOOLS).expect_err("orphan removal");
         assert!(
             matches!(
                 &err,
@@ -335,7 +262,7 @@ fn a_removal_without_its_incident_is_an_error_naming_it() {
                     if incident_key == "GONE-7" && removal_id.as_deref() == Some("R1")
             ),
             "{}: {err:?}",
-            db.backend
+            db.backend()
         );
         assert!(err.to_string().contains("GONE-7"));
     }
@@ -348,7 +275,7 @@ fn a_malformed_year_is_an_error_naming_table_key_column_and_value() {
             "INSERT INTO ises_incidents (incident_key, district_code, school_code, \
                   year_incident, wsn_id) VALUES ('BAD-1', '0130', '0002', '20x8', '1')",
         ]);
-        let err = db.read("0130", ALL_SCHOOLS).expect_err("bad year");
+        let err = read_db(&db, "0130", ALL_SCHOOLS).expect_err("bad year");
         assert!(
             matches!(
                 &err,
@@ -356,14 +283,14 @@ fn a_malformed_year_is_an_error_naming_table_key_column_and_value() {
                     if key.contains("BAD-1") && value.contains("20x8")
             ),
             "{}: {err:?}",
-            db.backend
+            db.backend()
         );
         let message = err.to_string();
         for part in ["ises_incidents", "BAD-1", "year_incident", "20x8"] {
             assert!(message.contains(part), "{message} lacks {part}");
         }
         // Another school's file does not parse that row.
-        let school = db.read("0130", "0003").expect("school 0003 is unaffected");
+        let school = read_db(&db, "0130", "0003").expect("school 0003 is unaffected");
         assert_eq!(school, Source::default());
     }
 }
@@ -385,8 +312,8 @@ fn days_removed_as_text_are_read_and_malformed_days_named() {
              days_removed_current_term) \
              VALUES ('2008-0002-0001', 'R1', '2008', 'EX', '2008-04-13', ' 2009 ', ' 45.5 ')",
         ]);
-        let source = db.read("0130", ALL_SCHOOLS).expect("reads");
-        assert_eq!(source.removals.len(), 1, "{}", db.backend);
+        let source = read_db(&db, "0130", ALL_SCHOOLS).expect("reads");
+        assert_eq!(source.removals.len(), 1, "{}", db.backend());
         assert_eq!(source.removals[0].days_removed_current_term, 45.5);
         assert_eq!(source.removals[0].expulsion_return_year, Some(2009));
 
@@ -395,7 +322,7 @@ fn days_removed_as_text_are_read_and_malformed_days_named() {
                   removal_type, removal_start_date, days_removed_current_term) \
                   VALUES ('2008-0002-0002', 'R2', '2008', 'OS', '2007-12-04', 'abc')",
         ]);
-        let err = db.read("0130", ALL_SCHOOLS).expect_err("bad days");
+        let err = read_db(&db, "0130", ALL_SCHOOLS).expect_err("bad days");
         let message = err.to_string();
         for part in [
             "ises_removals",
@@ -407,7 +334,7 @@ fn days_removed_as_text_are_read_and_malformed_days_named() {
             assert!(
                 message.contains(part),
                 "{}: {message} lacks {part}",
-                db.backend
+                db.backend()
             );
         }
     }
@@ -421,7 +348,7 @@ fn required_values_and_bad_settings_are_refused() {
                   removal_type, removal_start_date, days_removed_current_term) \
                   VALUES ('2008-0002-0001', 'R3', '2008', 'OS', NULL, 1.0)",
         ]);
-        let err = db.read("0130", ALL_SCHOOLS).expect_err("no start date");
+        let err = read_db(&db, "0130", ALL_SCHOOLS).expect_err("no start date");
         assert!(
             matches!(
                 &err,
@@ -429,17 +356,17 @@ fn required_values_and_bad_settings_are_refused() {
                     if value == "NULL"
             ),
             "{}: {err:?}",
-            db.backend
+            db.backend()
         );
         assert!(matches!(
-            db.read("13x", ALL_SCHOOLS),
+            read_db(&db, "13x", ALL_SCHOOLS),
             Err(IsesError::Setting {
                 field: "district_code",
                 ..
             })
         ));
         assert!(matches!(
-            db.read("0130", "00002"),
+            read_db(&db, "0130", "00002"),
             Err(IsesError::Setting {
                 field: "school_code",
                 ..
