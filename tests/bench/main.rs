@@ -2,8 +2,8 @@
 //! in one run. Not a test: nothing here passes or fails.
 //!
 //!   ferry-bench [--fires N] [--executions N] [--sftp-mib N] [--peer-rows N]
-//!               [--ises-incidents N]
-//!               [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e|ises]
+//!               [--ises-incidents N] [--edfi-students N]
+//!               [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e|ises|edfi]
 //!
 //! Run through `scripts/bench`, which builds release binaries first.
 #![allow(
@@ -13,6 +13,7 @@
     reason = "a command-line benchmark polling real processes"
 )]
 
+mod edfi;
 mod ises;
 mod peer;
 
@@ -27,6 +28,7 @@ fn main() {
     let mut sftp_mib = 256u64;
     let mut peer_rows = 1_000_000usize;
     let mut ises_incidents = 100_000usize;
+    let mut edfi_students = 50_000usize;
     let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -37,11 +39,12 @@ fn main() {
             "--sftp-mib" => sftp_mib = value.parse().expect("--sftp-mib N"),
             "--peer-rows" => peer_rows = value.parse().expect("--peer-rows N"),
             "--ises-incidents" => ises_incidents = value.parse().expect("--ises-incidents N"),
+            "--edfi-students" => edfi_students = value.parse().expect("--edfi-students N"),
             "--only" => only = Some(value),
             _ => panic!(
                 "usage: ferry-bench [--fires N] [--executions N] [--sftp-mib N] [--peer-rows N] \
-                 [--ises-incidents N] \
-                 [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e|ises]"
+                 [--ises-incidents N] [--edfi-students N] \
+                 [--only fires|history|sftp|peer|peer-sqlite|peer-postgres|peer-e2e|ises|edfi]"
             ),
         }
     }
@@ -68,6 +71,10 @@ fn main() {
     if wanted("ises") {
         println!();
         ises::ises(ises_incidents);
+    }
+    if wanted("edfi") {
+        println!();
+        edfi::edfi(edfi_students);
     }
 }
 

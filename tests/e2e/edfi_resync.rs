@@ -12,19 +12,7 @@ use ferry_tests::Backend;
 use ferry_tests::edfi::{CLIENT_SECRET, EdfiWorld};
 use serde_json::Value;
 
-/// The write set in dependency order.
-const ORDER: [&str; 10] = [
-    "locations",
-    "classPeriods",
-    "gradingPeriods",
-    "sessions",
-    "courseOfferings",
-    "sections",
-    "students",
-    "studentSchoolAssociations",
-    "studentSectionAssociations",
-    "staffSectionAssociations",
-];
+use ferry_tests::edfi::WRITE_ORDER as ORDER;
 
 fn rank(resource: &str) -> usize {
     ORDER

@@ -13,6 +13,20 @@ const SCHEMA_SQLITE: &str = include_str!("../../jobs/edfi-resync/fixtures/source
 const SCHEMA_POSTGRES: &str = include_str!("../../jobs/edfi-resync/fixtures/source-postgres.sql");
 const SAMPLE_DATA: &str = include_str!("../../jobs/edfi-resync/fixtures/sample-data.sql");
 
+/// The resources the job writes, in its write (dependency) order.
+pub const WRITE_ORDER: [&str; 10] = [
+    "locations",
+    "classPeriods",
+    "gradingPeriods",
+    "sessions",
+    "courseOfferings",
+    "sections",
+    "students",
+    "studentSchoolAssociations",
+    "studentSectionAssociations",
+    "staffSectionAssociations",
+];
+
 /// The client the emulator knows.
 pub const CLIENT_ID: &str = "ferry-district";
 /// Its secret (written to a file the job's config names, never into the config).

@@ -235,7 +235,7 @@ impl Source {
     }
 }
 
-const CALENDAR_COLUMNS: [&str; 3] = ["calendar", "calendar_exclude", "summer_school"];
+pub const CALENDAR_COLUMNS: [&str; 3] = ["calendar", "calendar_exclude", "summer_school"];
 
 const SECTION_ID_COLUMNS: [&str; 5] = [
     "school_id",
@@ -243,6 +243,90 @@ const SECTION_ID_COLUMNS: [&str; 5] = [
     "term_descriptor",
     "local_course_code",
     "section_id",
+];
+
+/// The columns of `CLASS_PERIODS` the job reads (then [`CALENDAR_COLUMNS`]), in its order.
+pub const CLASS_PERIODS_COLUMNS: [&str; 5] = [
+    "school_id",
+    "school_year",
+    "period_schedule",
+    "period",
+    "structure_id",
+];
+
+/// The columns of `GRADING_PERIODS` the job reads (then [`CALENDAR_COLUMNS`]), in its order.
+pub const GRADING_PERIODS_COLUMNS: [&str; 7] = [
+    "school_id",
+    "school_year",
+    "descriptor",
+    "begin_date",
+    "name",
+    "end_date",
+    "total_instructional_days",
+];
+
+/// The columns of `SESSIONS` the job reads (then [`CALENDAR_COLUMNS`]), in its order.
+pub const SESSIONS_COLUMNS: [&str; 8] = [
+    "school_id",
+    "school_year",
+    "term_descriptor",
+    "structure_name",
+    "term_name",
+    "begin_date",
+    "end_date",
+    "total_instructional_days",
+];
+
+/// The columns of `COURSE_OFFERINGS` the job reads (then [`CALENDAR_COLUMNS`]), in its order.
+pub const COURSE_OFFERINGS_COLUMNS: [&str; 8] = [
+    "school_id",
+    "school_year",
+    "term_descriptor",
+    "local_course_code",
+    "local_course_title",
+    "state_course_code",
+    "course_inactive",
+    "course_state_exclude",
+];
+
+/// The columns of `STUDENT_SCHOOL_ASSOCIATIONS` the job reads (then [`CALENDAR_COLUMNS`]), in its order.
+pub const STUDENT_SCHOOL_ASSOCIATIONS_COLUMNS: [&str; 12] = [
+    "student_unique_id",
+    "school_id",
+    "entry_date",
+    "school_year",
+    "entry_grade_level",
+    "entry_type",
+    "exit_withdraw_date",
+    "exit_withdraw_type",
+    "service_type",
+    "no_show",
+    "state_exclude",
+    "wise_exclude",
+];
+
+/// The columns of `LOCATIONS` the job reads, in the order it reads them.
+pub const LOCATIONS_COLUMNS: [&str; 3] = [
+    "school_id",
+    "classroom_identification_code",
+    "maximum_number_of_seats",
+];
+
+/// The columns of `STUDENTS` the job reads, in the order it reads them.
+pub const STUDENTS_COLUMNS: [&str; 13] = [
+    "student_unique_id",
+    "first_name",
+    "middle_name",
+    "last_surname",
+    "generation_code_suffix",
+    "legal_first_name",
+    "legal_middle_name",
+    "legal_last_surname",
+    "legal_generation_code_suffix",
+    "sex",
+    "legal_sex",
+    "birth_date",
+    "hispanic_latino_ethnicity",
 ];
 
 /// Connects to the SIS and reads every relation in one transaction, rolled back afterwards.
@@ -258,16 +342,7 @@ pub fn read_database(url: &str, password: Option<&str>) -> Result<Source, EdfiEr
 pub fn read(tx: &mut Tx<'_>) -> Result<Source, EdfiError> {
     let mut source = Source::default();
 
-    for row in select(
-        tx,
-        LOCATIONS,
-        &[
-            "school_id",
-            "classroom_identification_code",
-            "maximum_number_of_seats",
-        ],
-        2,
-    )? {
+    for row in select(tx, LOCATIONS, &LOCATIONS_COLUMNS, 2)? {
         source.locations.push(LocationRow {
             school_id: row.req_int("school_id")?,
             classroom_identification_code: row.req_text("classroom_identification_code")?,
@@ -275,14 +350,7 @@ pub fn read(tx: &mut Tx<'_>) -> Result<Source, EdfiError> {
         });
     }
 
-    let mut cols = vec![
-        "school_id",
-        "school_year",
-        "period_schedule",
-        "period",
-        "structure_id",
-    ];
-    cols.extend(CALENDAR_COLUMNS);
+    let cols = [&CLASS_PERIODS_COLUMNS[..], &CALENDAR_COLUMNS[..]].concat();
     for row in select(tx, CLASS_PERIODS, &cols, 5)? {
         source.class_periods.push(ClassPeriodRow {
             school_id: row.req_int("school_id")?,
@@ -294,16 +362,7 @@ pub fn read(tx: &mut Tx<'_>) -> Result<Source, EdfiError> {
         });
     }
 
-    let mut cols = vec![
-        "school_id",
-        "school_year",
-        "descriptor",
-        "begin_date",
-        "name",
-        "end_date",
-        "total_instructional_days",
-    ];
-    cols.extend(CALENDAR_COLUMNS);
+    let cols = [&GRADING_PERIODS_COLUMNS[..], &CALENDAR_COLUMNS[..]].concat();
     for row in select(tx, GRADING_PERIODS, &cols, 4)? {
         source.grading_periods.push(GradingPeriodRow {
             school_id: row.req_int("school_id")?,
@@ -317,17 +376,7 @@ pub fn read(tx: &mut Tx<'_>) -> Result<Source, EdfiError> {
         });
     }
 
-    let mut cols = vec![
-        "school_id",
-        "school_year",
-        "term_descriptor",
-        "structure_name",
-        "term_name",
-        "begin_date",
-        "end_date",
-        "total_instructional_days",
-    ];
-    cols.extend(CALENDAR_COLUMNS);
+    let cols = [&SESSIONS_COLUMNS[..], &CALENDAR_COLUMNS[..]].concat();
     for row in select(tx, SESSIONS, &cols, 5)? {
         source.sessions.push(SessionRow {
             school_id: row.req_int("school_id")?,
@@ -342,17 +391,7 @@ pub fn read(tx: &mut Tx<'_>) -> Result<Source, EdfiError> {
         });
     }
 
-    let mut cols = vec![
-        "school_id",
-        "school_year",
-        "term_descriptor",
-        "local_course_code",
-        "local_course_title",
-        "state_course_code",
-        "course_inactive",
-        "course_state_exclude",
-    ];
-    cols.extend(CALENDAR_COLUMNS);
+    let cols = [&COURSE_OFFERINGS_COLUMNS[..], &CALENDAR_COLUMNS[..]].concat();
     for row in select(tx, COURSE_OFFERINGS, &cols, 4)? {
         source.course_offerings.push(CourseOfferingRow {
             school_id: row.req_int("school_id")?,
@@ -397,26 +436,7 @@ pub fn read(tx: &mut Tx<'_>) -> Result<Source, EdfiError> {
         });
     }
 
-    for row in select(
-        tx,
-        STUDENTS,
-        &[
-            "student_unique_id",
-            "first_name",
-            "middle_name",
-            "last_surname",
-            "generation_code_suffix",
-            "legal_first_name",
-            "legal_middle_name",
-            "legal_last_surname",
-            "legal_generation_code_suffix",
-            "sex",
-            "legal_sex",
-            "birth_date",
-            "hispanic_latino_ethnicity",
-        ],
-        1,
-    )? {
+    for row in select(tx, STUDENTS, &STUDENTS_COLUMNS, 1)? {
         source.students.push(StudentRow {
             student_unique_id: row.req_text("student_unique_id")?,
             first_name: row.text("first_name")?,
@@ -434,21 +454,11 @@ pub fn read(tx: &mut Tx<'_>) -> Result<Source, EdfiError> {
         });
     }
 
-    let mut cols = vec![
-        "student_unique_id",
-        "school_id",
-        "entry_date",
-        "school_year",
-        "entry_grade_level",
-        "entry_type",
-        "exit_withdraw_date",
-        "exit_withdraw_type",
-        "service_type",
-        "no_show",
-        "state_exclude",
-        "wise_exclude",
-    ];
-    cols.extend(CALENDAR_COLUMNS);
+    let cols = [
+        &STUDENT_SCHOOL_ASSOCIATIONS_COLUMNS[..],
+        &CALENDAR_COLUMNS[..],
+    ]
+    .concat();
     for row in select(tx, STUDENT_SCHOOL_ASSOCIATIONS, &cols, 3)? {
         source.enrollments.push(EnrollmentRow {
             student_unique_id: row.req_text("student_unique_id")?,

@@ -425,6 +425,7 @@ pub fn plan(source: &Source, rules: &Rules) -> Plan {
         rules,
         plan,
         source_class_periods,
+        sections_by_id: None,
     };
     p.locations(source);
     p.class_periods(source, year);
@@ -443,6 +444,10 @@ struct Planner<'a> {
     plan: Plan,
     /// (school, period schedule, period, structure) of every class period row of the year.
     source_class_periods: HashSet<(i64, String, String, String)>,
+    /// Where each sent section is in `plan.sections`, and every section the SIS has: built once
+    /// the sections are planned, so finding a roster's section is a lookup, not a scan (a
+    /// district has hundreds of thousands of rosters).
+    sections_by_id: Option<(HashMap<SectionId, usize>, HashSet<SectionId>)>,
 }
 
 impl Planner<'_> {
@@ -760,19 +765,55 @@ impl Planner<'_> {
             .iter()
             .map(|l| (l.school_id, l.classroom_identification_code.clone()))
             .collect();
+        // Lookups, not scans: a district has thousands of sections and offerings.
+        let mut offerings: HashMap<(i64, String, String), usize> = HashMap::new();
+        for (i, o) in self.plan.course_offerings.iter().enumerate() {
+            offerings
+                .entry((
+                    o.school_id,
+                    o.term_descriptor.clone(),
+                    o.local_course_code.clone(),
+                ))
+                .or_insert(i);
+        }
+        let source_offerings: HashSet<(i64, i32, &str, &str)> = source
+            .course_offerings
+            .iter()
+            .map(|o| {
+                (
+                    o.school_id,
+                    o.school_year,
+                    o.term_descriptor.as_str(),
+                    o.local_course_code.as_str(),
+                )
+            })
+            .collect();
+        let mut session_dates: HashMap<(i64, String), (NaiveDate, NaiveDate)> = HashMap::new();
+        for s in &self.plan.sessions {
+            session_dates
+                .entry((s.school_id, s.term_descriptor.clone()))
+                .or_insert((s.begin_date, s.end_date));
+        }
+        let mut unknown_rooms: HashSet<i64> = self
+            .plan
+            .locations
+            .iter()
+            .filter(|l| l.classroom_identification_code == UNKNOWN_LOCATION)
+            .map(|l| l.school_id)
+            .collect();
         for (id, rows) in groups {
             let name = id.to_string();
-            let Some(offering) = self.plan.course_offerings.iter().position(|o| {
-                o.school_id == id.school_id
-                    && o.term_descriptor == id.term_descriptor
-                    && o.local_course_code == id.local_course_code
-            }) else {
-                let known = source.course_offerings.iter().any(|o| {
-                    o.school_id == id.school_id
-                        && o.school_year == id.school_year
-                        && o.term_descriptor == id.term_descriptor
-                        && o.local_course_code == id.local_course_code
-                });
+            let Some(&offering) = offerings.get(&(
+                id.school_id,
+                id.term_descriptor.clone(),
+                id.local_course_code.clone(),
+            )) else {
+                let known = source_offerings.contains(&(
+                    id.school_id,
+                    id.school_year,
+                    id.term_descriptor.as_str(),
+                    id.local_course_code.as_str(),
+                ));
                 if known {
                     self.skip(
                         Resource::Sections,
@@ -796,18 +837,13 @@ impl Planner<'_> {
                 Ok(mut section) => {
                     section.session_name =
                         self.plan.course_offerings[offering].session_name.clone();
-                    if let Some(session) = self.plan.sessions.iter().find(|s| {
-                        s.school_id == id.school_id && s.term_descriptor == id.term_descriptor
-                    }) {
-                        section.begin_date = session.begin_date;
-                        section.end_date = session.end_date;
-                    }
-                    if section.location == UNKNOWN_LOCATION
-                        && !self.plan.locations.iter().any(|l| {
-                            l.school_id == id.school_id
-                                && l.classroom_identification_code == UNKNOWN_LOCATION
-                        })
+                    if let Some((begin, end)) =
+                        session_dates.get(&(id.school_id, id.term_descriptor.clone()))
                     {
+                        section.begin_date = *begin;
+                        section.end_date = *end;
+                    }
+                    if section.location == UNKNOWN_LOCATION && unknown_rooms.insert(id.school_id) {
                         // Seed "Section": post the school's "unknown" location if missing.
                         self.plan.locations.push(Location {
                             school_id: id.school_id,
@@ -1008,6 +1044,7 @@ impl Planner<'_> {
                 exit_withdraw_type: exit_withdraw_type(row.exit_withdraw_type.as_deref()),
             });
         }
+        let mut sent_ids: HashSet<String> = HashSet::new();
         for row in &source.students {
             if !reportable.contains(&row.student_unique_id) {
                 if with_rows.contains(row.student_unique_id.as_str()) {
@@ -1031,12 +1068,7 @@ impl Planner<'_> {
                 });
                 continue;
             };
-            if self
-                .plan
-                .students
-                .iter()
-                .any(|s| s.student_unique_id == row.student_unique_id)
-            {
+            if !sent_ids.insert(row.student_unique_id.clone()) {
                 self.plan.rejected.push(EdfiError::DuplicateKey {
                     resource: Resource::Students,
                     key: name,
@@ -1091,16 +1123,28 @@ impl Planner<'_> {
         id: &SectionId,
         name: &str,
     ) -> Option<usize> {
-        if let Some(i) = self.plan.sections.iter().position(|s| &s.id == id) {
+        let (sent, all) = self.sections_by_id.get_or_insert_with(|| {
+            let mut sent = HashMap::new();
+            for (i, s) in self.plan.sections.iter().enumerate() {
+                sent.entry(s.id.clone()).or_insert(i);
+            }
+            let all = source
+                .sections
+                .iter()
+                .map(|s| SectionId {
+                    school_id: s.school_id,
+                    school_year: s.school_year,
+                    term_descriptor: s.term_descriptor.clone(),
+                    local_course_code: s.local_course_code.clone(),
+                    section_id: s.section_id.clone(),
+                })
+                .collect();
+            (sent, all)
+        });
+        if let Some(&i) = sent.get(id) {
             return Some(i);
         }
-        let known = source.sections.iter().any(|s| {
-            s.school_id == id.school_id
-                && s.school_year == id.school_year
-                && s.term_descriptor == id.term_descriptor
-                && s.local_course_code == id.local_course_code
-                && s.section_id == id.section_id
-        });
+        let known = all.contains(id);
         if known {
             self.skip(
                 resource,
@@ -1120,6 +1164,14 @@ impl Planner<'_> {
 
     fn rosters(&mut self, source: &Source, year: i32) {
         let mut seen = HashSet::new();
+        // Each student's enrollment dates per school, once, instead of a scan per roster.
+        let mut entries: HashMap<(String, i64), Vec<NaiveDate>> = HashMap::new();
+        for e in &self.plan.enrollments {
+            entries
+                .entry((e.student_unique_id.clone(), e.school_id))
+                .or_default()
+                .push(e.entry_date);
+        }
         for row in source
             .rosters
             .iter()
@@ -1143,16 +1195,12 @@ impl Planner<'_> {
                 (s.begin_date, s.end_date)
             };
             // Seed: only with a reportable enrollment in the section's school.
-            let enrollments: Vec<NaiveDate> = self
-                .plan
-                .enrollments
-                .iter()
-                .filter(|e| {
-                    e.student_unique_id == row.student_unique_id
-                        && e.school_id == row.section.school_id
-                        && row.entry_date.is_none_or(|d| d == e.entry_date)
-                })
-                .map(|e| e.entry_date)
+            let enrollments: Vec<NaiveDate> = entries
+                .get(&(row.student_unique_id.clone(), row.section.school_id))
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|d| row.entry_date.is_none_or(|r| r == *d))
                 .collect();
             let reference = row.begin_date.unwrap_or(term_begin).max(term_begin);
             let entry = enrollments
