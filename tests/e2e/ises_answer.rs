@@ -4,13 +4,12 @@
 //! no answer within the timeout; and sequence numbers starting again in a new school year.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ferry_ises_emulator::{Config, DropBox};
 use ferry_tests::peers::Sshd;
 use ferry_tests::sis::SisDb;
-use ferry_tests::{Backend, Sandbox};
+use ferry_tests::{Backend, Sandbox, file_names, run_files};
 use serde_json::Value as Json;
 
 const SCHEMA_SQLITE: &str = include_str!("../../jobs/ises-upload/fixtures/source-sqlite.sql");
@@ -44,16 +43,6 @@ fn run(sb: &Sandbox) -> (Option<i32>, Json, String) {
     (out.code(), show, text)
 }
 
-fn files_of_kind(show: &Json, kind: &str) -> Vec<PathBuf> {
-    show["files"]
-        .as_array()
-        .expect("files")
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .map(|f| PathBuf::from(f["path"].as_str().expect("path")))
-        .collect()
-}
-
 fn tables(show: &Json) -> Vec<(String, i64, String)> {
     show["tables"]
         .as_array()
@@ -67,18 +56,6 @@ fn tables(show: &Json) -> Vec<(String, i64, String)> {
             )
         })
         .collect()
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 fn set(items: &[&str]) -> Option<BTreeSet<String>> {
@@ -130,7 +107,7 @@ fn sftp_uploads_are_judged_by_the_emulated_state_answer() {
     let (code, show, out) = run(&sb);
     assert_eq!(code, Some(0), "{show}\n{out}");
     assert_eq!(show["status"], "succeeded", "{show}\n{out}");
-    let responses = files_of_kind(&show, "response");
+    let responses = run_files(&show, "response");
     assert_eq!(responses.len(), 1, "{show}");
     let report_name = responses[0]
         .file_name()
@@ -169,7 +146,7 @@ fn sftp_uploads_are_judged_by_the_emulated_state_answer() {
     let (code, show, out) = run(&sb);
     assert_ne!(code, Some(0), "{show}\n{out}");
     assert_eq!(show["status"], "failed", "{show}\n{out}");
-    let responses = files_of_kind(&show, "response");
+    let responses = run_files(&show, "response");
     assert_eq!(responses.len(), 2, "report and failure file: {show}");
     assert!(
         responses
@@ -214,7 +191,7 @@ fn sftp_uploads_are_judged_by_the_emulated_state_answer() {
     let (code, show, out) = run(&sb);
     assert_eq!(code, Some(0), "{show}\n{out}");
     assert_eq!(show["status"], "succeeded", "{show}");
-    let uploaded = names_in(&incoming);
+    let uploaded = file_names(&incoming);
     assert_eq!(uploaded.len(), 3, "{uploaded:?}");
     for (name, seq) in uploaded.iter().zip(["00001", "00002", "00003"]) {
         assert!(name.ends_with(&format!("_IDL_{seq}.csv")), "{uploaded:?}");
@@ -242,8 +219,8 @@ fn no_answer_within_the_timeout_ends_the_run_warning() {
     assert_eq!(code, Some(0), "{show}\n{out}");
     assert_eq!(show["status"], "warning", "{show}\n{out}");
     assert!(show.to_string().contains("did not answer"), "{show}");
-    assert_eq!(names_in(&drop.join("in")).len(), 1);
-    assert!(files_of_kind(&show, "response").is_empty(), "{show}");
+    assert_eq!(file_names(&drop.join("in")).len(), 1);
+    assert!(run_files(&show, "response").is_empty(), "{show}");
 }
 
 #[test]
@@ -263,14 +240,14 @@ fn a_new_school_year_numbers_from_00001_again() {
         let (code, show, out) = run(&sb);
         assert_eq!(code, Some(0), "{show}\n{out}");
     }
-    assert_eq!(names_in(&drop.join("2008")).len(), 2);
+    assert_eq!(file_names(&drop.join("2008")).len(), 2);
 
     // The next collection: the same records one year on.
     move_records_to(&sis, 2009, "+1 year");
     sb.config(&config(2009));
     let (code, show, out) = run(&sb);
     assert_eq!(code, Some(0), "{show}\n{out}");
-    let names = names_in(&drop.join("2009"));
+    let names = file_names(&drop.join("2009"));
     assert!(
         names.len() == 1 && names[0].ends_with("_IDL_00001.csv"),
         "{names:?}"
@@ -287,11 +264,11 @@ fn a_new_school_year_numbers_from_00001_again() {
     let (code, show, out) = run(&sb);
     assert_eq!(code, Some(0), "{show}\n{out}");
     assert!(
-        names_in(&drop.join("2008"))
+        file_names(&drop.join("2008"))
             .iter()
             .any(|n| n.ends_with("_IDL_00003.csv")),
         "{:?}",
-        names_in(&drop.join("2008"))
+        file_names(&drop.join("2008"))
     );
 }
 

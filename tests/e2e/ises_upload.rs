@@ -4,7 +4,7 @@
 //! failure file and a report, and a remote file of the same name that is never overwritten.
 
 use ferry_tests::sis::SisDb;
-use ferry_tests::{Backend, Sandbox};
+use ferry_tests::{Backend, Sandbox, file_names, run_files};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
@@ -60,15 +60,7 @@ impl Ises {
 
     /// The names in the upload folder, sorted (none when it does not exist yet).
     fn uploaded(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.incoming())
-            .map(|dir| {
-                dir.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+        file_names(&self.incoming())
     }
 
     /// `ferry run ises EXTRA`: exit code, `ferry show --json`, and stdout+stderr.
@@ -116,16 +108,6 @@ fn assert_load_file(path: &Path, name: &str, seq: &str) {
     );
 }
 
-fn file_paths(show: &Json, kind: &str) -> Vec<PathBuf> {
-    show["files"]
-        .as_array()
-        .expect("files")
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .map(|f| PathBuf::from(f["path"].as_str().expect("path")))
-        .collect()
-}
-
 fn uploads_and_numbers(backend: Backend) {
     let t = Ises::new(backend);
 
@@ -162,7 +144,7 @@ fn uploads_and_numbers(backend: Backend) {
             ("removals (04)".to_owned(), 3)
         ]
     );
-    let loads = file_paths(&show, "load file");
+    let loads = run_files(&show, "load file");
     assert_eq!(loads.len(), 1, "{show}");
     assert_eq!(
         std::fs::read(&loads[0]).expect("local copy"),
@@ -214,7 +196,7 @@ fn a_bad_row_fails_the_run_with_a_failure_file_and_report_and_uploads_nothing() 
     assert_ne!(code, Some(0), "{show}\n{out}");
     assert_eq!(show["status"], "failed", "{show}");
     assert!(t.uploaded().is_empty(), "{:?}", t.uploaded());
-    let reports = file_paths(&show, "report");
+    let reports = run_files(&show, "report");
     assert_eq!(reports.len(), 2, "{show}");
     let failure = reports
         .iter()
@@ -234,7 +216,7 @@ fn a_bad_row_fails_the_run_with_a_failure_file_and_report_and_uploads_nothing() 
     let report_text = std::fs::read_to_string(report).expect("report");
     assert!(report_text.contains("D8-REMOVAL-TYPE"), "{report_text}");
     assert!(report_text.contains("ZZ"), "{report_text}");
-    assert!(file_paths(&show, "load file").is_empty(), "{show}");
+    assert!(run_files(&show, "load file").is_empty(), "{show}");
     let problems = show["problems"]["first"].as_array().expect("problems");
     assert!(
         problems
@@ -309,7 +291,7 @@ fn warnings_alone_upload_the_file_and_end_the_run_warning() {
         text.contains("\"04/13/2008\",\"\",\"\",\"\",\"\",\"N\",\"7\",\"4.0\",\"Y\",\"\"\r\n"),
         "{text}"
     );
-    let reports = file_paths(&show, "report");
+    let reports = run_files(&show, "report");
     assert_eq!(reports.len(), 1, "only the report, no failure file: {show}");
     let report = std::fs::read_to_string(&reports[0]).expect("report");
     assert!(

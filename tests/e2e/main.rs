@@ -33,5 +33,7 @@ mod florida_peer;
 mod ises_upload;
 // The ises-upload job judged by the state's answer (the ISES emulator over the real sshd).
 mod ises_answer;
+// The edfacts-fs163 job: all three formats delivered byte for byte, derivation, validation failures.
+mod edfacts_fs163;
 // The edfi-resync job against the Ed-Fi API emulator: order, deltas, re-keys, retries, refusals.
 mod edfi_resync;

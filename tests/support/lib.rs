@@ -332,3 +332,27 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<i32> {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The names in `dir`, sorted (hidden and temporary ones too); none when it does not exist.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The paths of the files of `kind` a run recorded, from its `ferry show --json`.
+pub fn run_files(show: &Value, kind: &str) -> Vec<PathBuf> {
+    show["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .map(|f| PathBuf::from(f["path"].as_str().expect("path")))
+        .collect()
+}

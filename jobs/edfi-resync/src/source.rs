@@ -522,7 +522,7 @@ fn select(
                 .iter()
                 .zip(&values)
                 .take(key_columns)
-                .map(|(c, v)| format!("{c}={}", show(v)))
+                .map(|(c, v)| format!("{c}={}", v.for_message()))
                 .collect::<Vec<_>>()
                 .join(", ");
             Row {
@@ -557,7 +557,7 @@ impl Row {
             relation: self.relation,
             key: self.key.clone(),
             column,
-            value: show(self.value(column)),
+            value: self.value(column).for_message(),
             expected,
         }
     }
@@ -662,17 +662,6 @@ impl Row {
             local_course_code: self.req_text("local_course_code")?,
             section_id: self.req_text("section_id")?,
         })
-    }
-}
-
-/// A value as an error message shows it.
-fn show(value: &Value) -> String {
-    match value {
-        Value::Null => "NULL".to_owned(),
-        Value::Int(n) => n.to_string(),
-        Value::Real(r) => r.to_string(),
-        Value::Text(s) => format!("{s:?}"),
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
     }
 }
 

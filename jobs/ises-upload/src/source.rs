@@ -221,7 +221,7 @@ impl Row {
             table: self.table,
             key: self.key.clone(),
             column: self.columns.get(i).copied().unwrap_or("?"),
-            value: show(self.value(i)),
+            value: self.value(i).for_message(),
             expected,
         }
     }
@@ -304,17 +304,6 @@ impl Row {
         } else {
             Err(self.malformed(i, "a number of days"))
         }
-    }
-}
-
-/// A value as an error message shows it.
-fn show(value: &Value) -> String {
-    match value {
-        Value::Null => "NULL".to_owned(),
-        Value::Int(n) => n.to_string(),
-        Value::Real(r) => r.to_string(),
-        Value::Text(s) => format!("{s:?}"),
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
     }
 }
 

@@ -24,6 +24,18 @@ pub enum Value {
 }
 
 impl Value {
+    /// The value as an error message names it: `NULL`, a number, quoted text, an ISO date, so
+    /// an operator can tell an empty string from NULL and `"12"` from `12`.
+    pub fn for_message(&self) -> String {
+        match self {
+            Value::Null => "NULL".to_owned(),
+            Value::Int(n) => n.to_string(),
+            Value::Real(r) => r.to_string(),
+            Value::Text(s) => format!("{s:?}"),
+            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        }
+    }
+
     /// Whether this is SQL NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
