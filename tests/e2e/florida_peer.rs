@@ -251,7 +251,7 @@ impl Files {
     fn read(dir: &Path) -> Files {
         let files = ferry_peer_generator::FILES
             .iter()
-            .map(|f| (f.name.to_owned(), read_csv(&dir.join(f.name))))
+            .map(|f| (f.file.to_owned(), read_csv(&dir.join(f.file))))
             .collect();
         Files { files }
     }
@@ -618,7 +618,7 @@ impl Peer {
         let _ = std::fs::remove_dir_all(&inbox);
         std::fs::create_dir_all(&inbox).expect("inbox");
         for f in ferry_peer_generator::FILES {
-            std::fs::copy(self.drop.join(f.name), inbox.join(f.name)).expect("copy");
+            std::fs::copy(self.drop.join(f.file), inbox.join(f.file)).expect("copy");
         }
     }
 
@@ -741,7 +741,7 @@ fn assert_stats_are_true(
             .iter()
             .find(|f| f.table == table.as_str())
         {
-            summary.rows(file.name).expect("rows") as i64
+            summary.rows(file.file).expect("rows") as i64
         } else if let Some(field) = table.strip_prefix("students.") {
             before
                 .students
@@ -786,15 +786,9 @@ fn sis_state(sis: &SisDb) -> BTreeMap<String, Vec<String>> {
 /// Every fl_peer_* table holds exactly every row of its file, with district and year set.
 fn assert_background_tables_hold_the_files(p: &Peer) {
     for f in ferry_peer_generator::FILES {
-        let columns: Vec<&str> = f
-            .columns
-            .iter()
-            .copied()
-            // The seed: only used in a temporary table, not imported.
-            .filter(|c| {
-                !(f.name == "Sec504AssessmentAccommodations.csv" && *c == "primary_exceptionality")
-            })
-            .collect();
+        // The stored columns: a read-only one (the 504 assessment file's
+        // primary_exceptionality) is in the file but not the table.
+        let columns = f.columns;
         let mut stored = p.sis.rows(&format!(
             "SELECT {} FROM {} WHERE district_id = '13' AND syear = 2025",
             columns.join(", "),
@@ -803,7 +797,7 @@ fn assert_background_tables_hold_the_files(p: &Peer) {
         stored.sort();
         let mut expected: Vec<Vec<Option<String>>> = p
             .files
-            .rows(f.name)
+            .rows(f.file)
             .iter()
             .map(|r| {
                 columns
@@ -1150,7 +1144,7 @@ fn full_import(backend: Backend) {
         };
         assert_eq!(
             count("district_id = '13' AND syear = 2025"),
-            p.summary.rows(f.name).expect("rows") as i64,
+            p.summary.rows(f.file).expect("rows") as i64,
             "{}",
             f.table
         );

@@ -25,6 +25,21 @@ impl FileSpec {
     pub fn column_index(&self, column: &str) -> Option<usize> {
         self.columns.iter().position(|c| *c == column)
     }
+
+    /// Every column the file carries, stored and read-only, in the seed's order (which is how
+    /// FLDOE writes the header): each read-only column stands where the seed's alphabetical
+    /// listing puts it, before the first stored column that sorts after it.
+    pub fn header(&self) -> Vec<&'static str> {
+        let mut header = self.columns.to_vec();
+        for column in self.read_only {
+            let at = header
+                .iter()
+                .position(|c| c > column)
+                .unwrap_or(header.len());
+            header.insert(at, column);
+        }
+        header
+    }
 }
 
 /// Every PEER file, in the seed's (and the issue's) order, which is also the load order.
@@ -353,6 +368,8 @@ mod tests {
                 .map(|(name, _)| name.as_str())
                 .collect();
             assert_eq!(spec.columns, stored.as_slice(), "columns of {}", spec.table);
+            let header: Vec<&str> = data.iter().map(|(name, _)| name.as_str()).collect();
+            assert_eq!(spec.header(), header, "header of {}", spec.file);
             for (name, ui) in data
                 .iter()
                 .filter(|(n, _)| spec.read_only.contains(&n.as_str()))

@@ -316,87 +316,73 @@ impl Profile {
         let mut p = Profile::plain();
         p.exact = false;
         p.min_rows = 0;
-        let u = rng.unit();
-        (p.iep, p.ep, p.sp, p.s504) = if u < 0.62 {
-            (true, false, false, false)
-        } else if u < 0.65 {
-            (true, true, false, false)
-        } else if u < 0.79 {
-            (false, true, false, false)
-        } else if u < 0.82 {
-            (false, false, true, false)
-        } else {
-            (false, false, false, true)
-        };
+        (p.iep, p.ep, p.sp, p.s504) = band(
+            rng.unit(),
+            &[
+                (0.62, (true, false, false, false)),
+                (0.65, (true, true, false, false)),
+                (0.79, (false, true, false, false)),
+                (0.82, (false, false, true, false)),
+            ],
+            (false, false, false, true),
+        );
         if p.ep && !p.iep && rng.chance(0.03) {
             p.sp = true;
         }
         let v = rng.unit();
         p.enroll = if v < 0.02 {
             Enroll::Excluded(rng.below(EXCLUDED_SCHOOLS.len() as u64) as usize)
-        } else if v < 0.035 {
-            Enroll::Ended
-        } else if v < 0.04 {
-            Enroll::NotStarted
-        } else if v < 0.05 {
-            Enroll::OtherYearOnly
-        } else if v < 0.06 {
-            Enroll::LatestCounts
-        } else if v < 0.065 {
-            Enroll::LatestExcluded
-        } else if v < 0.07 {
-            Enroll::FutureIgnored
-        } else if v < 0.072 {
-            Enroll::Tie
         } else {
-            Enroll::Normal
+            band(
+                v,
+                &[
+                    (0.035, Enroll::Ended),
+                    (0.04, Enroll::NotStarted),
+                    (0.05, Enroll::OtherYearOnly),
+                    (0.06, Enroll::LatestCounts),
+                    (0.065, Enroll::LatestExcluded),
+                    (0.07, Enroll::FutureIgnored),
+                    (0.072, Enroll::Tie),
+                ],
+                Enroll::Normal,
+            )
         };
-        let s = rng.unit();
-        p.style = if s < 0.1 {
-            DateStyle::Iso
-        } else if s < 0.2 {
-            DateStyle::UsPadded
-        } else {
-            DateStyle::Us
-        };
+        p.style = band(
+            rng.unit(),
+            &[(0.1, DateStyle::Iso), (0.2, DateStyle::UsPadded)],
+            DateStyle::Us,
+        );
         p.iep_two = p.iep && rng.chance(0.04);
         p.winner_blanks = p.iep_two && rng.chance(0.1);
-        let l = rng.unit();
-        p.lre = if l < 0.02 {
-            Lre::OnlyBlank
-        } else if l < 0.03 {
-            Lre::LaterBlank
-        } else if l < 0.04 {
-            Lre::Zeros
-        } else if l < 0.07 {
-            Lre::Missing
-        } else if l < 0.09 {
-            Lre::Two
-        } else {
-            Lre::One
-        };
-        let m = rng.unit();
-        p.matrix = if m < 0.01 {
-            Matrix::Zeros
-        } else if m < 0.06 {
-            Matrix::Missing
-        } else if m < 0.09 {
-            Matrix::Two
-        } else {
-            Matrix::One
-        };
+        p.lre = band(
+            rng.unit(),
+            &[
+                (0.02, Lre::OnlyBlank),
+                (0.03, Lre::LaterBlank),
+                (0.04, Lre::Zeros),
+                (0.07, Lre::Missing),
+                (0.09, Lre::Two),
+            ],
+            Lre::One,
+        );
+        p.matrix = band(
+            rng.unit(),
+            &[
+                (0.01, Matrix::Zeros),
+                (0.06, Matrix::Missing),
+                (0.09, Matrix::Two),
+            ],
+            Matrix::One,
+        );
         p.dup = rng.chance(0.01);
         p.expired = rng.chance(0.05);
         p.blank_end = rng.chance(0.05);
         p.on_run_date = rng.chance(0.01);
-        let i = rng.unit();
-        p.values = if i < 0.10 {
-            Init::Identical
-        } else if i < 0.25 {
-            Init::Stale
-        } else {
-            Init::Empty
-        };
+        p.values = band(
+            rng.unit(),
+            &[(0.10, Init::Identical), (0.25, Init::Stale)],
+            Init::Empty,
+        );
         p.logs_identical = rng.chance(0.1);
         p.logs_stale = rng.chance(0.1);
         p.logs_other_year = rng.chance(0.1);
@@ -611,8 +597,8 @@ impl<'o> Generator<'o> {
         let mut csv = Vec::with_capacity(FILES.len());
         for (i, file) in FILES.iter().enumerate() {
             csv.push(CsvOut::create(
-                &dir.join(file.name),
-                file.columns,
+                &dir.join(file.file),
+                &file.header(),
                 BOM_FILES.contains(&i),
                 CRLF_FILES.contains(&i),
                 QUOTE_ALL_FILES.contains(&i),
@@ -684,102 +670,75 @@ impl<'o> Generator<'o> {
         self.student_row(sid, first, last, &local, &p, &w)?;
         self.existing_logs(sid, &p, &mut f)?;
 
-        let record = |g: &mut Self, case: EdgeCase, yes: bool| {
-            if yes {
-                g.hit(case, &local);
-            }
-        };
-        record(
-            self,
-            EdgeCase::LeadingZeroLocalId,
-            role == Role::LeadingZero,
-        );
-        record(
-            self,
-            EdgeCase::ExcludedSchool,
-            matches!(p.enroll, Enroll::Excluded(_)),
-        );
-        record(self, EdgeCase::InactiveEnded, p.enroll == Enroll::Ended);
-        record(
-            self,
-            EdgeCase::InactiveNotStarted,
-            p.enroll == Enroll::NotStarted,
-        );
-        record(
-            self,
-            EdgeCase::InactiveOtherYear,
-            p.enroll == Enroll::OtherYearOnly,
-        );
-        record(
-            self,
-            EdgeCase::TwoEnrollmentsLatestCounts,
-            p.enroll == Enroll::LatestCounts,
-        );
-        record(
-            self,
-            EdgeCase::TwoEnrollmentsLatestExcluded,
-            p.enroll == Enroll::LatestExcluded,
-        );
-        record(
-            self,
-            EdgeCase::TwoEnrollmentsFutureIgnored,
-            p.enroll == Enroll::FutureIgnored,
-        );
-        record(
-            self,
-            EdgeCase::EnrollmentTieLowestId,
-            p.enroll == Enroll::Tie,
-        );
         let t = touched;
-        record(self, EdgeCase::Blank879Only, t && f.blank879_only);
-        record(self, EdgeCase::Blank879Latest, t && f.blank879_latest);
-        record(self, EdgeCase::ZeroValues, t && f.zeros);
-        record(self, EdgeCase::BlankSingleValues, t && f.winner_blanks);
-        record(self, EdgeCase::ExpiredAccommodations, t && f.expired);
-        record(self, EdgeCase::AccommodationEndsOnRunDate, t && f.on_run);
-        record(self, EdgeCase::BlankEndDates, t && f.blank_end);
-        record(self, EdgeCase::DuplicateRows, t && f.dup);
-        record(self, EdgeCase::QuotedCommas, comma);
-        record(self, EdgeCase::EmbeddedQuotes, quote);
-        record(
-            self,
-            EdgeCase::IsoDates,
-            !p.absent && p.style == DateStyle::Iso,
-        );
-        record(
-            self,
-            EdgeCase::PaddedDates,
-            !p.absent && p.style == DateStyle::UsPadded,
-        );
-        record(self, EdgeCase::MultiplePlans, t && f.plans >= 2);
-        record(self, EdgeCase::SeveralRowsPerStudent, t && f.several);
-        record(
-            self,
-            EdgeCase::ExistingValuesIdentical,
-            t && !p.absent && p.values == Init::Identical,
-        );
-        record(
-            self,
-            EdgeCase::ExistingValuesStale,
-            t && p.values == Init::Stale,
-        );
-        record(self, EdgeCase::ExistingLogsIdentical, t && f.logs_identical);
-        record(self, EdgeCase::ExistingLogsStale, t && f.logs_stale);
-        record(self, EdgeCase::ExistingLogsOtherYear, t && f.logs_other);
-        record(self, EdgeCase::AbsentFromFiles, t && p.absent);
-        record(
-            self,
-            EdgeCase::KeepsFieldsWithoutRows,
-            t && p.iep && !p.absent && p.values == Init::Stale && (f.no_lre || f.no_matrix),
-        );
         let non_ascii =
             !first.is_ascii() || !last.is_ascii() || (!p.absent && !school.1.is_ascii());
-        record(self, EdgeCase::NonAsciiText, non_ascii);
-        record(
-            self,
-            EdgeCase::QuoteInName,
-            first.contains('\'') || last.contains('\''),
-        );
+        let cases = [
+            (EdgeCase::LeadingZeroLocalId, role == Role::LeadingZero),
+            (
+                EdgeCase::ExcludedSchool,
+                matches!(p.enroll, Enroll::Excluded(_)),
+            ),
+            (EdgeCase::InactiveEnded, p.enroll == Enroll::Ended),
+            (EdgeCase::InactiveNotStarted, p.enroll == Enroll::NotStarted),
+            (
+                EdgeCase::InactiveOtherYear,
+                p.enroll == Enroll::OtherYearOnly,
+            ),
+            (
+                EdgeCase::TwoEnrollmentsLatestCounts,
+                p.enroll == Enroll::LatestCounts,
+            ),
+            (
+                EdgeCase::TwoEnrollmentsLatestExcluded,
+                p.enroll == Enroll::LatestExcluded,
+            ),
+            (
+                EdgeCase::TwoEnrollmentsFutureIgnored,
+                p.enroll == Enroll::FutureIgnored,
+            ),
+            (EdgeCase::EnrollmentTieLowestId, p.enroll == Enroll::Tie),
+            (EdgeCase::Blank879Only, t && f.blank879_only),
+            (EdgeCase::Blank879Latest, t && f.blank879_latest),
+            (EdgeCase::ZeroValues, t && f.zeros),
+            (EdgeCase::BlankSingleValues, t && f.winner_blanks),
+            (EdgeCase::ExpiredAccommodations, t && f.expired),
+            (EdgeCase::AccommodationEndsOnRunDate, t && f.on_run),
+            (EdgeCase::BlankEndDates, t && f.blank_end),
+            (EdgeCase::DuplicateRows, t && f.dup),
+            (EdgeCase::QuotedCommas, comma),
+            (EdgeCase::EmbeddedQuotes, quote),
+            (EdgeCase::IsoDates, !p.absent && p.style == DateStyle::Iso),
+            (
+                EdgeCase::PaddedDates,
+                !p.absent && p.style == DateStyle::UsPadded,
+            ),
+            (EdgeCase::MultiplePlans, t && f.plans >= 2),
+            (EdgeCase::SeveralRowsPerStudent, t && f.several),
+            (
+                EdgeCase::ExistingValuesIdentical,
+                t && !p.absent && p.values == Init::Identical,
+            ),
+            (EdgeCase::ExistingValuesStale, t && p.values == Init::Stale),
+            (EdgeCase::ExistingLogsIdentical, t && f.logs_identical),
+            (EdgeCase::ExistingLogsStale, t && f.logs_stale),
+            (EdgeCase::ExistingLogsOtherYear, t && f.logs_other),
+            (EdgeCase::AbsentFromFiles, t && p.absent),
+            (
+                EdgeCase::KeepsFieldsWithoutRows,
+                t && p.iep && !p.absent && p.values == Init::Stale && (f.no_lre || f.no_matrix),
+            ),
+            (EdgeCase::NonAsciiText, non_ascii),
+            (
+                EdgeCase::QuoteInName,
+                first.contains('\'') || last.contains('\''),
+            ),
+        ];
+        for (case, yes) in cases {
+            if yes {
+                self.hit(case, &local);
+            }
+        }
         Ok(())
     }
 
@@ -1805,10 +1764,10 @@ impl<'o> Generator<'o> {
     fn finish(self) -> io::Result<GenSummary> {
         let mut files = Vec::with_capacity(FILES.len());
         for (file, csv) in FILES.iter().zip(self.csv) {
-            files.push((file.name, csv.close()?));
+            files.push((file.file, csv.close()?));
         }
         let [students, enrollments, log_entries] = self.sql.close()?;
-        let names = |list: &[usize]| list.iter().map(|&i| FILES[i].name).collect::<Vec<_>>();
+        let names = |list: &[usize]| list.iter().map(|&i| FILES[i].file).collect::<Vec<_>>();
         let edge_cases = EdgeCase::ALL
             .iter()
             .zip(self.hits)
@@ -1833,6 +1792,16 @@ impl<'o> Generator<'o> {
             edge_cases,
         })
     }
+}
+
+/// Which outcome a uniform draw `u` in [0, 1) picks: the first of `bands` whose cumulative
+/// upper bound is above `u`, else `rest` (so each band's chance is its bound minus the one
+/// before).
+fn band<T: Copy>(u: f64, bands: &[(f64, T)], rest: T) -> T {
+    bands
+        .iter()
+        .find(|(bound, _)| u < *bound)
+        .map_or(rest, |&(_, outcome)| outcome)
 }
 
 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];

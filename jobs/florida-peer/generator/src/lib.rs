@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 
 pub use edge::{EdgeCase, EdgeCaseHits};
 pub use spec::{
-    EXCLUDED_SCHOOLS, FILES, LOG_FIELDS, PeerFile, SIS_DATA_FILE, SIS_SCHEMA_POSTGRES,
+    EXCLUDED_SCHOOLS, FILES, FileSpec, LOG_FIELDS, SIS_DATA_FILE, SIS_SCHEMA_POSTGRES,
     SIS_SCHEMA_SQLITE,
 };
 

@@ -1,235 +1,53 @@
-//! The fifteen PEER files as the generator writes them: name and header columns.
+//! How the generator writes the fifteen PEER files, on top of the job's own file spec.
 //!
-//! The generator keeps its own copy (rather than using the job's) so it can be built and trusted
-//! on its own: a test that generates files with it checks the job against the seed, not against
-//! itself. Columns are the seed's data columns of each table (without `id`, `district_id` and
-//! `syear`, which the import sets), in the seed's order and spelling (`ammendment_date`). The
-//! Section 504 assessment file also carries `primary_exceptionality`, which the seed says is only
-//! used in a temporary table.
+//! Which files exist, their names, tables and header columns are the job's
+//! ([`ferry_job_florida_peer::spec::FILES`], re-exported as [`FILES`]); a header is
+//! [`FileSpec::header`], so the Section 504 assessment file also carries
+//! `primary_exceptionality`, which the seed reads but does not store. The job's spec is checked
+//! against the seed's mapping by the job's own tests, so the generator does not keep a copy.
+//! What is here is the generator's alone: the index of each file in [`FILES`] (rows are written
+//! by index), which files exercise which reader edge case, the excluded schools and the SIS
+//! fixture.
 
-/// One PEER file: its name in `PEER/OUT` and its header, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerFile {
-    /// The file's name as FLDOE writes it.
-    pub name: &'static str,
-    /// The background table the job loads it into (for reports and docs).
-    pub table: &'static str,
-    /// The header row's columns, in the order they are written.
-    pub columns: &'static [&'static str],
+pub use ferry_job_florida_peer::spec::{FILES, FileSpec};
+
+/// The position of the file named `name` in [`FILES`]; a name the job does not know stops the
+/// build, so the generator's row writers cannot drift from the job's file order.
+const fn index(name: &str) -> usize {
+    let mut i = 0;
+    while i < FILES.len() {
+        let file = FILES[i].file.as_bytes();
+        let name = name.as_bytes();
+        if file.len() == name.len() {
+            let mut k = 0;
+            while k < file.len() && file[k] == name[k] {
+                k += 1;
+            }
+            if k == file.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a PEER file of the job's spec")
 }
 
-pub(crate) const EPS: usize = 0;
-pub(crate) const IEPS: usize = 1;
-pub(crate) const SPS: usize = 2;
-pub(crate) const PLANS_504: usize = 3;
-pub(crate) const ASSESS_ACC: usize = 4;
-pub(crate) const CLASS_ACC: usize = 5;
-pub(crate) const LRE: usize = 6;
-pub(crate) const MATRIX: usize = 7;
-pub(crate) const ASSESS_504: usize = 8;
-pub(crate) const CLASS_504: usize = 9;
-pub(crate) const ESY: usize = 10;
-pub(crate) const TRANSPORT: usize = 11;
-pub(crate) const SUPP_AIDS: usize = 12;
-pub(crate) const ESE_SERVICE: usize = 13;
-pub(crate) const STUDENT_INFO: usize = 14;
-
-/// Every PEER file, in the seed's order.
-pub const FILES: [PeerFile; 15] = [
-    PeerFile {
-        name: "ActiveEPs.csv",
-        table: "fl_peer_active_eps",
-        columns: &[
-            "ammendment_date",
-            "ep_end_date",
-            "ep_start_date",
-            "initiation_date",
-            "local_id",
-        ],
-    },
-    PeerFile {
-        name: "ActiveIEPs.csv",
-        table: "fl_peer_active_ieps",
-        columns: &[
-            "aice",
-            "ammendment_date",
-            "assessment_type",
-            "diploma_designation",
-            "esy_services",
-            "graduation_option",
-            "ib",
-            "iep_end_date",
-            "iep_start_date",
-            "initiation_date",
-            "local_id",
-            "other_exceptionalities",
-            "primary_exceptionality",
-            "reeval_due_date",
-            "review_due_date",
-            "special_diploma_type",
-        ],
-    },
-    PeerFile {
-        name: "ActiveSPs.csv",
-        table: "fl_peer_active_service_plans",
-        columns: &[
-            "ammendment_date",
-            "duration_date",
-            "initiation_date",
-            "local_id",
-            "meeting_date",
-        ],
-    },
-    PeerFile {
-        name: "ActiveSec504Plans.csv",
-        table: "fl_peer_active_504_plans",
-        columns: &[
-            "local_id",
-            "meeting_date",
-            "original_meeting_date",
-            "temp_plan_start_date",
-            "temp_plan_end_date",
-        ],
-    },
-    PeerFile {
-        name: "IEPAssessmentAccommodations.csv",
-        table: "fl_peer_assessment_accommodations",
-        columns: &[
-            "accommodation",
-            "accommodation_type",
-            "iep_end_date",
-            "initiation_date",
-            "local_id",
-            "primary_exceptionality",
-        ],
-    },
-    PeerFile {
-        name: "IEPClassroomAccommodations.csv",
-        table: "fl_peer_classroom_accommodations",
-        columns: &[
-            "accommodation",
-            "accommodation_type",
-            "duration_date",
-            "frequency",
-            "initiation_date",
-            "local_id",
-            "location",
-            "primary_exceptionality",
-        ],
-    },
-    PeerFile {
-        name: "IEPLRE.csv",
-        table: "fl_peer_iep_lre",
-        columns: &[
-            "duration_date",
-            "early_childhood_program",
-            "initiation_date",
-            "local_id",
-            "setting",
-            "time_non_disabled_peers",
-            "total_time",
-        ],
-    },
-    PeerFile {
-        name: "MatrixOfServices.csv",
-        table: "fl_peer_matrix_services",
-        columns: &[
-            "cost_factor",
-            "date_completed",
-            "domain_a",
-            "domain_b",
-            "domain_c",
-            "domain_d",
-            "domain_e",
-            "fefp_number",
-            "local_id",
-            "other_exceptionalities",
-            "primary_exceptionality",
-            "review_dates",
-            "special_considerations",
-            "total_ratings",
-        ],
-    },
-    PeerFile {
-        name: "Sec504AssessmentAccommodations.csv",
-        table: "fl_peer_504_assessment_accommodations",
-        columns: &[
-            "accommodation",
-            "accommodation_type",
-            "local_id",
-            "primary_exceptionality",
-            "start_date",
-            "temp_plan_end_date",
-        ],
-    },
-    PeerFile {
-        name: "Sec504PlansGeneralClassroomAcc-Services.csv",
-        table: "fl_peer_504_classroom_accommodations",
-        columns: &[
-            "accommodation",
-            "area_of_concern",
-            "local_id",
-            "persons_responsible",
-            "start_date",
-            "temp_plan_end_date",
-        ],
-    },
-    PeerFile {
-        name: "IEPESYService.csv",
-        table: "fl_peer_iep_esy_service",
-        columns: &[
-            "duration_date",
-            "esy_service",
-            "frequency",
-            "initiation_date",
-            "local_id",
-            "location",
-            "primary_exceptionality",
-        ],
-    },
-    PeerFile {
-        name: "IEPTransportationFTE.csv",
-        table: "fl_peer_iep_transportation_fte",
-        columns: &[
-            "description",
-            "end_date",
-            "local_id",
-            "start_date",
-            "transportation_code",
-        ],
-    },
-    PeerFile {
-        name: "IEPSuppAidsServices.csv",
-        table: "fl_peer_iep_supp_aids_services",
-        columns: &[
-            "duration_date",
-            "frequency",
-            "initiation_date",
-            "local_id",
-            "location",
-            "primary_exceptionality",
-            "service",
-        ],
-    },
-    PeerFile {
-        name: "IEPESEService.csv",
-        table: "fl_peer_iep_ese_service",
-        columns: &[
-            "duration_date",
-            "frequency",
-            "initiation_date",
-            "local_id",
-            "location",
-            "primary_exceptionality",
-            "service",
-        ],
-    },
-    PeerFile {
-        name: "PEERStudentInfo.csv",
-        table: "fl_peer_student_info",
-        columns: &["grade", "local_id", "school_num", "school_title", "url"],
-    },
-];
+// Each file's index in [`FILES`], which the generator writes rows by.
+pub(crate) const EPS: usize = index("ActiveEPs.csv");
+pub(crate) const IEPS: usize = index("ActiveIEPs.csv");
+pub(crate) const SPS: usize = index("ActiveSPs.csv");
+pub(crate) const PLANS_504: usize = index("ActiveSec504Plans.csv");
+pub(crate) const ASSESS_ACC: usize = index("IEPAssessmentAccommodations.csv");
+pub(crate) const CLASS_ACC: usize = index("IEPClassroomAccommodations.csv");
+pub(crate) const LRE: usize = index("IEPLRE.csv");
+pub(crate) const MATRIX: usize = index("MatrixOfServices.csv");
+pub(crate) const ASSESS_504: usize = index("Sec504AssessmentAccommodations.csv");
+pub(crate) const CLASS_504: usize = index("Sec504PlansGeneralClassroomAcc-Services.csv");
+pub(crate) const ESY: usize = index("IEPESYService.csv");
+pub(crate) const TRANSPORT: usize = index("IEPTransportationFTE.csv");
+pub(crate) const SUPP_AIDS: usize = index("IEPSuppAidsServices.csv");
+pub(crate) const ESE_SERVICE: usize = index("IEPESEService.csv");
+pub(crate) const STUDENT_INFO: usize = index("PEERStudentInfo.csv");
 
 /// How each file is written, to exercise the reader: a UTF-8 byte order mark, CRLF line ends,
 /// every field quoted. Files not named here are plain UTF-8, LF, quoted only where needed.
