@@ -74,7 +74,29 @@ fn the_example_config_loads() {
         cwd.join("target/release/libferry_job_ises_upload.so")
     );
     assert_eq!(ises.settings["upload_connection"], "ises-dropbox");
-    assert_eq!(config.connections.len(), 3);
+    assert_eq!(config.connections.len(), 4);
+    let fs163 = &config.jobs["edfacts-fs163"];
+    assert_eq!(
+        fs163.plugin_path,
+        cwd.join("target/release/libferry_job_edfacts_fs163.so")
+    );
+    assert_eq!(fs163.settings["upload_connection"], "edfacts-dropbox");
+    assert_eq!(
+        config.connections["edfacts-dropbox"].kind,
+        ConnectionKind::Local {
+            path: cwd.join("var/edfacts-dropbox")
+        }
+    );
+    let edfi = &config.jobs["edfi-resync"];
+    assert_eq!(
+        edfi.plugin_path,
+        cwd.join("target/release/libferry_job_edfi_resync.so")
+    );
+    assert!(
+        edfi.secrets.contains_key("client_secret"),
+        "{:?}",
+        edfi.secrets.keys()
+    );
     assert_eq!(
         config.connections["ises-dropbox"].kind,
         ConnectionKind::Local {
@@ -139,7 +161,14 @@ fn the_example_configs_commented_transfer_examples_are_valid() {
     let names: Vec<&str> = config.connections.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["dropbox", "ises-dropbox", "peer-samples", "sis", "state"]
+        [
+            "dropbox",
+            "edfacts-dropbox",
+            "ises-dropbox",
+            "peer-samples",
+            "sis",
+            "state"
+        ]
     );
     assert_eq!(config.connections["sis"].kind.as_str(), "sftp");
     assert_eq!(config.connections["state"].kind.as_str(), "ftps");
