@@ -26,6 +26,9 @@ pub mod source;
 pub mod validate;
 pub mod write;
 
+#[cfg(test)]
+mod test_records;
+
 pub use error::IsesError;
 pub use job::IsesUpload;
 

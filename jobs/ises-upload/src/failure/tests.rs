@@ -5,11 +5,8 @@ use chrono::NaiveDate;
 
 use super::*;
 use crate::record::{Dtg, Header, Incident, LoadFile, Removal};
+use crate::test_records::date;
 use crate::validate::{Finding, Severity};
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
-}
 
 /// The header of the B-3 example: `"01","09-01-2008 07:00:05 CST","00001","YED","0001"`.
 fn example_header() -> Header {

@@ -2,20 +2,15 @@
 //! example parses (curly quotes and all), the fixture reports give the right outcome, and
 //! truncated or malformed answers are refused with what is wrong.
 
-use chrono::NaiveDate;
-
 use super::*;
 use crate::failure::failure_file;
 use crate::record::{Dtg, Header, Incident, LoadFile, Removal};
+use crate::test_records::date;
 use crate::validate::{Finding, Severity};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/fixtures/responses/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).expect("fixture exists")
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
 }
 
 fn incident(key: &str, wsn: &str) -> Incident {

@@ -11,6 +11,7 @@ use ferry_sis::testing::TestDb;
 
 use super::*;
 use crate::record::{Dtg, Header, LoadFile};
+use crate::test_records::{date, removal};
 use crate::write::load_file_bytes;
 
 const SQLITE_SCHEMA: &str = include_str!("../../fixtures/source-sqlite.sql");
@@ -65,10 +66,6 @@ fn read_db(db: &TestDb, district: &str, school: &str) -> Result<Source, IsesErro
     read(&mut tx, district, school)
 }
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
-}
-
 fn incident(key: &str, wsn: &str, enroll: NaiveDate, at: NaiveDate, types: [&str; 2]) -> Incident {
     let code = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     Incident {
@@ -81,25 +78,6 @@ fn incident(key: &str, wsn: &str, enroll: NaiveDate, at: NaiveDate, types: [&str
         incident_date: Some(at),
         incident_type_primary: code(types[0]),
         incident_type_secondary: code(types[1]),
-    }
-}
-
-fn removal(key: &str, kind: &str, start: NaiveDate, days: f64) -> Removal {
-    Removal {
-        incident_key: key.to_owned(),
-        removal_id: None,
-        year_removal_type: 2008,
-        removal_type: Some(kind.to_owned()),
-        removal_start_date: start,
-        serious_bodily_injury: None,
-        early_reinstate_conditions: None,
-        expulsion_return_year: None,
-        modified_term: None,
-        prim_disab: Some("N".to_owned()),
-        eng_prof_code: Some("7".to_owned()),
-        days_removed_current_term: days,
-        services_provided: None,
-        return_to_school: None,
     }
 }
 

@@ -6,10 +6,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use super::*;
 use crate::IsesError;
 use crate::record::{Dtg, Header, Incident, LoadFile, Removal};
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
-}
+use crate::test_records::{date, removal};
 
 fn header(district: &str) -> Header {
     Header {
@@ -42,25 +39,6 @@ fn incident(key: &str, wsn: &str, enroll: NaiveDate, at: NaiveDate) -> Incident 
         incident_date: Some(at),
         incident_type_primary: Some("SR".to_owned()),
         incident_type_secondary: None,
-    }
-}
-
-fn removal(key: &str, kind: &str, start: NaiveDate, days: f64) -> Removal {
-    Removal {
-        incident_key: key.to_owned(),
-        removal_id: None,
-        year_removal_type: 2008,
-        removal_type: Some(kind.to_owned()),
-        removal_start_date: start,
-        serious_bodily_injury: None,
-        early_reinstate_conditions: None,
-        expulsion_return_year: None,
-        modified_term: None,
-        prim_disab: Some("N".to_owned()),
-        eng_prof_code: Some("7".to_owned()),
-        days_removed_current_term: days,
-        services_provided: None,
-        return_to_school: None,
     }
 }
 

@@ -3,11 +3,8 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::*;
-use crate::record::{Dtg, Header, Incident, LoadFile, Record, Removal, School};
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
-}
+use crate::record::{Dtg, Header, Incident, LoadFile, Record, School};
+use crate::test_records::{date, removal};
 
 /// The header of the spec's examples: generated 08-10-2008 13:00:05 CST, i.e. 19:00:05 UTC.
 fn example_header() -> Header {
@@ -33,25 +30,6 @@ fn incident(key: &str, school: &str, wsn: &str, enroll: NaiveDate, at: NaiveDate
         incident_date: Some(at),
         incident_type_primary: None,
         incident_type_secondary: None,
-    }
-}
-
-fn removal(key: &str, kind: &str, start: NaiveDate, days: f64) -> Removal {
-    Removal {
-        incident_key: key.to_owned(),
-        removal_id: None,
-        year_removal_type: 2008,
-        removal_type: Some(kind.to_owned()),
-        removal_start_date: start,
-        serious_bodily_injury: None,
-        early_reinstate_conditions: None,
-        expulsion_return_year: None,
-        modified_term: None,
-        prim_disab: Some("N".to_owned()),
-        eng_prof_code: Some("7".to_owned()),
-        days_removed_current_term: days,
-        services_provided: None,
-        return_to_school: None,
     }
 }
 
