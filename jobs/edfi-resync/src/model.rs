@@ -594,6 +594,33 @@ pub fn value_at<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(body, |v, step| v.get(step))
 }
 
+impl Reference {
+    /// For each reference object this reference has in `body` (one per element inside an
+    /// array), the natural key of the record it points at, as `(target key path, value)` in the
+    /// order of `target_key` (the target's natural key); `None` for an object lacking one of
+    /// the fields. What the sync checks against the host and the tests check against the
+    /// fixtures.
+    pub fn target_keys(
+        &self,
+        body: &Value,
+        target_key: &[&str],
+    ) -> Vec<Option<Vec<(String, Value)>>> {
+        values_at(body, self.path)
+            .into_iter()
+            .map(|object| {
+                target_key
+                    .iter()
+                    .map(|target_path| {
+                        let (field, _) = self.keys.iter().find(|(_, p)| p == target_path)?;
+                        let value = object.get(*field)?;
+                        Some(((*target_path).to_owned(), value.clone()))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
 /// Every value at a path that may step into arrays (`classPeriods[].classPeriodReference`): one
 /// per array element, none when the path is missing.
 pub fn values_at<'a>(body: &'a Value, path: &str) -> Vec<&'a Value> {

@@ -19,11 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::body::{Record, canonical_key};
 use crate::client::{Api, ApiError, Deleted};
-use crate::model::{self, DataStandard, Reference, Resource};
+use crate::model::{DataStandard, Reference, Resource};
 use crate::sync::plan::ResourcePlan;
 use crate::sync::state::{Entry, Synced, short_hash};
 
@@ -276,7 +274,12 @@ fn blocked_by(
         let Some(target) = table.spec(reference.target) else {
             continue;
         };
-        for key in referenced_keys(&record.body, reference, target.natural_key) {
+        for key in reference
+            .target_keys(&record.body, target.natural_key)
+            .into_iter()
+            .flatten()
+            .map(|key| canonical_key(&key))
+        {
             let hash = short_hash(&key);
             if let Some(known) = lookups.get(&reference.target)
                 && !known.contains(&hash)
@@ -300,30 +303,6 @@ fn blocked_by(
         }
     }
     None
-}
-
-/// The canonical keys of the records `reference` points at in `body` (several for a reference
-/// inside an array).
-fn referenced_keys(body: &Value, reference: &Reference, target_key: &[&str]) -> Vec<String> {
-    let objects: Vec<&Value> = if reference.path.contains("[]") {
-        model::values_at(body, reference.path)
-    } else {
-        model::value_at(body, reference.path).into_iter().collect()
-    };
-    objects
-        .into_iter()
-        .filter_map(|object| {
-            let parts = target_key
-                .iter()
-                .map(|target_path| {
-                    let (field, _) = reference.keys.iter().find(|(_, p)| p == target_path)?;
-                    let value = object.get(*field)?;
-                    Some(((*target_path).to_owned(), value.clone()))
-                })
-                .collect::<Option<Vec<_>>>()?;
-            Some(canonical_key(&parts))
-        })
-        .collect()
 }
 
 /// `a=1, b="x"` for a person to read.
@@ -407,7 +386,12 @@ mod tests {
             {"classPeriodReference": {"schoolId": 1, "classPeriodName": "A 1 1"}},
             {"classPeriodReference": {"schoolId": 1, "classPeriodName": "A 2 1"}}
         ]});
-        let keys = referenced_keys(&body, reference, target.natural_key);
+        let keys: Vec<String> = reference
+            .target_keys(&body, target.natural_key)
+            .into_iter()
+            .flatten()
+            .map(|key| canonical_key(&key))
+            .collect();
         assert_eq!(keys.len(), 2);
         assert_ne!(keys[0], keys[1]);
         // The key is the one a class period record of that name has.

@@ -173,24 +173,9 @@ fn check_references(records: &[Record], standard: Standard, lookups: &Value) {
     for record in records {
         let spec = table.spec(record.resource).expect("declared");
         for reference in spec.references {
-            for value in model::values_at(&record.body, reference.path) {
-                let target = table.spec(reference.target).expect("target declared");
-                let key: Vec<(String, Value)> = target
-                    .natural_key
-                    .iter()
-                    .map(|path| {
-                        let field = reference
-                            .keys
-                            .iter()
-                            .find(|(_, k)| k == path)
-                            .map(|(f, _)| *f)
-                            .expect("reference covers the key");
-                        (
-                            (*path).to_owned(),
-                            value.get(field).cloned().unwrap_or(Value::Null),
-                        )
-                    })
-                    .collect();
+            let target = table.spec(reference.target).expect("target declared");
+            for key in reference.target_keys(&record.body, target.natural_key) {
+                let key = key.expect("the reference carries the target's whole key");
                 assert!(
                     known.contains(&(reference.target, canonical_key(&key))),
                     "{standard:?} {} {}: {} {} does not resolve",
